@@ -1,0 +1,7 @@
+"""Deduplication: MinHash fingerprints, an LSH index behind one interface, the decision."""
+
+from stream.dedup.decide import Decision, Deduper, Doc
+from stream.dedup.fingerprint import Fingerprint, fingerprint
+from stream.dedup.index import Index, MemoryIndex
+
+__all__ = ["Decision", "Deduper", "Doc", "Fingerprint", "Index", "MemoryIndex", "fingerprint"]
