@@ -1,0 +1,418 @@
+"""Syndication benchmark generator: real article bodies transplanted into real page templates.
+
+Source: the Zyte article-extraction set (``html/<id>.html.gz`` + ``ground-truth.json`` with
+``articleBody``). For every page we locate the article-body region once, replace it by a
+placeholder and keep the rest as a *template* (nav, ads, footer, teasers: the site's own
+boilerplate). A *story* is one article body; its *copies* are the story's paragraphs rendered
+into other sites' templates with the edits syndication produces:
+
+* own template; new headline or headline prefix/suffix; abridged + "Read more" link;
+  an attribution line ("This article originally appeared on ..."); ad lines between
+  paragraphs; typography (quotes, dashes, whitespace); light copy edits; paragraph
+  re-splits; and a flattened text scrape of the *whole* page instead of HTML.
+
+Negatives: every template carries many different stories (same boilerplate, different
+story), and *follow-ups* reuse an earlier story's first paragraph over new text (taken from
+a reserved pool of bodies that are never stories themselves).
+
+Usage::
+
+    python -m bench.syndication --stories 200 --copies 6 --seed 1 > pages.jsonl
+
+Each line is a raw page ``{"url", "html"|"text", "published_at"?}`` plus gold fields
+``_story`` (cluster label), ``_original`` (true for the story's original) and ``_seq``.
+:func:`generate` yields the same records lazily (pages are rendered on the fly, so 20,000+
+pages stream in constant memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html as htmllib
+import json
+import random
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
+from selectolax.lexbor import LexborHTMLParser
+
+DATA = Path("/work/shared/data/zyte-article-extraction")
+_PLACE = re.compile(r"@@(BODY|TITLE|HEAD)@@")
+_SPACE = re.compile(r"\s+")
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+EPOCH = datetime(2022, 2, 1, tzinfo=UTC)
+
+AD_LINES = [
+    "ADVERTISEMENT",
+    "Advertisement",
+    "Story continues below advertisement",
+    "Kwork.ru - услуги фрилансеров от 500 руб.",
+    "SPONSORED CONTENT",
+    "Subscribe to our newsletter for the latest updates",
+    "Click here to download our app",
+]
+PREFIXES = ["EXCLUSIVE: ", "WATCH: ", "Opinion | ", "UPDATE: ", "BREAKING: ", "Analysis: "]
+EDITS = [  # light copy edits: (pattern, replacement)
+    (r"\bsaid\b", "says"), (r"\bsays\b", "said"), (r"\bpercent\b", "%"), (r"\bU\.S\.", "US"),
+    (r"\bMr\. ", ""), (r"\bhowever\b", "but"), (r"\balso\b", ""), (r"\bthat\b", "which"),
+    (r"\bon Monday\b", "Monday"), (r"\bapproximately\b", "about"), (r"\bwill\b", "would"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    host: str
+    parts: tuple[str, ...]  # literal, name, literal, name, ... (names: BODY, TITLE, HEAD)
+    text_parts: tuple[str, ...]  # the same for the whole-page text scrape
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    title: str
+    paragraphs: tuple[str, ...]
+    url: str
+
+
+# -- corpus ------------------------------------------------------------------------------------
+
+
+def _norm(s: str) -> str:
+    return _SPACE.sub(" ", s).strip()
+
+
+def _paragraphs(body: str) -> list[str]:
+    return [p for p in (_norm(x) for x in body.split("\n")) if p]
+
+
+def _title(tree: LexborHTMLParser, paragraphs: list[str]) -> str:
+    for sel in ("h1", "title"):
+        node = tree.css_first(sel)
+        if node is not None and 10 <= len(node.text(strip=True)) <= 200:
+            return _norm(node.text()).split(" | ")[0]
+    return " ".join(paragraphs[0].split()[:10])
+
+
+def _template(html: str, body: str, url: str) -> tuple[Template, str] | None:
+    """Cut the article-body region out of one real page; None if it cannot be located."""
+    tree = LexborHTMLParser(html)
+    if tree.body is None:
+        return None
+    nbody = _norm(body)
+    title = _title(tree, _paragraphs(body))
+    hits: list = []
+    for node in tree.body.traverse(include_text=True):
+        if node.is_text_node:
+            t = _norm(node.text(deep=False))
+            if len(t) >= 25 and t in nbody:
+                hits.append(node)
+    total = sum(len(_norm(n.text(deep=False))) for n in hits)
+    if total < 0.3 * len(nbody):
+        return None
+    weight: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    nodes: dict[int, object] = {}
+    for hit in hits:
+        n, chain = hit.parent, []
+        while n is not None and n.tag not in ("html", "-undef"):
+            chain.append(n)
+            n = n.parent
+        for d, a in enumerate(reversed(chain)):
+            weight[a.mem_id] = weight.get(a.mem_id, 0) + len(_norm(hit.text(deep=False)))
+            depth[a.mem_id] = d
+            nodes[a.mem_id] = a
+    best = max((m for m in weight if weight[m] >= 0.7 * total), key=lambda m: depth[m])
+    region = nodes[best]
+    if region.tag in ("body", "p"):
+        return None
+    for hit in hits:  # remnants of the original story outside the region (standfirst...)
+        n = hit.parent
+        while n is not None and n.mem_id != best:
+            n = n.parent
+        if n is None:
+            hit.decompose()
+    for sel in ('script[type="application/ld+json"]', "time", 'link[rel="canonical"]',
+                "meta[property], meta[name], meta[itemprop]"):
+        for node in tree.css(sel):
+            if sel.startswith("meta"):
+                key = " ".join(str(node.attributes.get(a) or "") for a in ("property", "name", "itemprop"))
+                if not re.search(r"date|time|title|description|url|published|modified", key, re.I):
+                    continue
+            node.decompose()
+    region.inner_html = "@@BODY@@"
+    h1s = [n for n in tree.css("h1")]
+    for n in h1s:
+        n.inner_html = "@@TITLE@@"
+    if not h1s:
+        region.inner_html = "<h1>@@TITLE@@</h1>@@BODY@@"
+    t = tree.css_first("title")
+    if t is not None:
+        t.inner_html = "@@TITLE@@"
+    page = tree.html or ""
+    if "</head>" in page:
+        page = page.replace("</head>", "@@HEAD@@</head>", 1)
+    else:
+        page = "@@HEAD@@" + page
+    flat = extract_plain_text(HTMLTree.parse(page), main_content=False, alt_texts=False, links=False)
+    if "@@BODY@@" not in flat:
+        return None
+    return Template(urlsplit(url).netloc, tuple(_PLACE.split(page)), tuple(_PLACE.split(flat))), title
+
+
+def load(data: Path = DATA) -> tuple[list[Template], list[Story]]:
+    """Templates and stories of the corpus, in a stable order (cached per process)."""
+    return _load(Path(data).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load(data: Path) -> tuple[list[Template], list[Story]]:
+    truth = json.loads((data / "ground-truth.json").read_text())
+    templates, stories = [], []
+    for key in sorted(truth):
+        body, url = truth[key]["articleBody"], truth[key]["url"]
+        html = gzip.open(data / "html" / f"{key}.html.gz", "rt", encoding="utf-8", errors="replace").read()
+        paragraphs = _paragraphs(body)
+        cut = _template(html, body, url)
+        if cut is not None:
+            templates.append(cut[0])
+        title = cut[1] if cut else " ".join(paragraphs[0].split()[:10])
+        if sum(len(p.split()) for p in paragraphs) >= 60:
+            stories.append(Story(title, tuple(paragraphs), url))
+    return templates, stories
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Page:
+    """The plan of one page, rendered lazily."""
+
+    seq: int
+    story: str
+    original: bool
+    url: str
+    template: int
+    title: str
+    blocks: list[tuple[str, str]]  # (kind, text): kind p|ad|attr|more
+    published: datetime | None
+    date_only: bool
+    canonical: str | None
+    flat: bool
+    arrival: float
+
+
+def _render(page: Page, tpl: Template) -> dict:
+    pub = None
+    if page.published is not None:
+        pub = page.published.date().isoformat() if page.date_only else page.published.isoformat()
+    if page.flat:
+        body = "\n\n".join(text for _, text in page.blocks)
+        fill = {"BODY": "\n\n" + body + "\n\n", "TITLE": page.title, "HEAD": ""}
+        text = "".join(fill[p] if i % 2 else p for i, p in enumerate(tpl.text_parts))
+        rec = {"url": page.url, "text": text}
+    else:
+        esc = htmllib.escape
+        html_blocks = []
+        for kind, text in page.blocks:
+            if kind == "ad":
+                html_blocks.append(f'<div class="ad-slot"><span>{esc(text)}</span></div>')
+            elif kind == "more":
+                html_blocks.append(f'<p><a href="{esc(text.split(" at ")[-1])}">{esc(text)}</a></p>')
+            elif kind == "attr":
+                html_blocks.append(f"<p><em>{esc(text)}</em></p>")
+            else:
+                html_blocks.append(f"<p>{esc(text)}</p>")
+        head = []
+        if pub:
+            head.append(f'<meta property="article:published_time" content="{pub}">')
+        head.append(f'<link rel="canonical" href="{esc(page.canonical or page.url)}">')
+        fill = {"BODY": "\n".join(html_blocks), "TITLE": esc(page.title), "HEAD": "".join(head)}
+        rec = {"url": page.url, "html": "".join(fill[p] if i % 2 else p for i, p in enumerate(tpl.parts))}
+    if pub is not None:
+        rec["published_at"] = pub
+    rec.update({"_story": page.story, "_original": page.original, "_seq": page.seq})
+    return rec
+
+
+# -- edits -------------------------------------------------------------------------------------
+
+
+def _typography(text: str, rng: random.Random) -> str:
+    mode = rng.randrange(3)
+    if mode == 0:  # straighten
+        text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "—": "--", "–": "-"}))
+    elif mode == 1:  # curl
+        text = re.sub(r'"(\w)', "“\\1", text).replace('"', "”").replace("'", "’").replace(" - ", " — ")
+    else:  # whitespace
+        text = text.replace(". ", ".  ").replace(", ", ",\u00a0")
+    return text
+
+
+def _copy_edit(paragraphs: list[str], rng: random.Random) -> list[str]:
+    out = list(paragraphs)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(out))
+        pat, rep = rng.choice(EDITS)
+        out[i] = _SPACE.sub(" ", re.sub(pat, rep, out[i], count=1)).strip()
+    if rng.random() < 0.4 and len(out) > 3:  # drop one sentence
+        i = rng.randrange(len(out))
+        sents = _SENT.split(out[i])
+        if len(sents) > 1:
+            del sents[rng.randrange(len(sents))]
+            out[i] = " ".join(sents)
+    return [p for p in out if p]
+
+
+def _resplit(paragraphs: list[str], rng: random.Random) -> list[str]:
+    out: list[str] = []
+    for p in paragraphs:
+        if out and rng.random() < 0.2:
+            out[-1] = out[-1] + " " + p  # merged paragraphs
+        else:
+            sents = _SENT.split(p)
+            if len(sents) > 3 and rng.random() < 0.3:
+                k = len(sents) // 2
+                out += [" ".join(sents[:k]), " ".join(sents[k:])]
+            else:
+                out.append(p)
+    return out
+
+
+def _slug(title: str, n: int) -> str:
+    words = re.findall(r"[a-z0-9]+", title.lower())[:8] or ["story"]
+    return "-".join(words) + f"-{n}"
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+def _remix(pool: list[str], rng: random.Random, n: int) -> list[str]:
+    """Paragraphs of real sentences drawn from the whole corpus (for stories beyond it)."""
+    sents = [rng.choice(pool) for _ in range(n)]
+    return [" ".join(sents[i : i + 3]) for i in range(0, n, 3)]
+
+
+def plan(stories: int = 200, copies: float = 6.0, seed: int = 1, flat_share: float = 0.25,
+         followups: float = 0.1, data: Path = DATA) -> list[Page]:
+    """The page plans of one benchmark, in arrival order."""
+    templates, corpus = load(data)
+    rng = random.Random(seed)
+    order = list(range(len(corpus)))
+    rng.shuffle(order)
+    n_reserve = max(4, len(corpus) // 8)
+    reserve = [p for i in order[:n_reserve] for p in corpus[i].paragraphs]  # follow-up text only
+    real = [corpus[i] for i in order[n_reserve:]]
+    sentences = [s for st in real for p in st.paragraphs for s in _SENT.split(p) if len(s.split()) >= 6]
+    pages: list[Page] = []
+    seq = 0
+
+    def page_of(sid: str, st: Story, orig: bool, t0: datetime, tpl: int | None, kind: str) -> Page:
+        nonlocal seq
+        seq += 1
+        tpl = rng.randrange(len(templates)) if tpl is None else tpl
+        host = templates[tpl].host
+        url = f"https://{host}/{'news' if orig else 'syndicated'}/{_slug(st.title, seq)}"
+        paras = list(st.paragraphs)
+        title = st.title
+        blocks: list[tuple[str, str]] = []
+        published, date_only, canonical, flat = t0, False, None, False
+        if not orig:
+            published = t0 + timedelta(hours=rng.uniform(0.5, 72))
+            if rng.random() < 0.5:
+                title = rng.choice(PREFIXES) + title if rng.random() < 0.6 else " ".join(
+                    rng.choice(paras).split()[:rng.randint(6, 12)]).rstrip(".,")
+            if rng.random() < 0.4:
+                paras = _copy_edit(paras, rng)
+            if rng.random() < 0.3:
+                paras = _resplit(paras, rng)
+            if rng.random() < 0.5:
+                paras = [_typography(p, rng) for p in paras]
+            if kind == "abridged" and len(paras) >= 4:
+                keep = max(2, round(len(paras) * rng.uniform(0.35, 0.65)))
+                paras = paras[:keep]
+                blocks_tail = [("more", f"Read more at {st.url}")]
+            else:
+                blocks_tail = []
+            for i, p in enumerate(paras):
+                blocks.append(("p", p))
+                if kind != "clean" and rng.random() < 0.25 and i < len(paras) - 1:
+                    blocks.append(("ad", rng.choice(AD_LINES)))
+            if rng.random() < 0.35:
+                line = f"This article originally appeared on {urlsplit(st.url).netloc}."
+                blocks.insert(0 if rng.random() < 0.3 else len(blocks), ("attr", line))
+            blocks += blocks_tail
+            if rng.random() < 0.15:
+                canonical = st.url
+            if rng.random() < 0.15:
+                published = None
+            elif rng.random() < 0.2:
+                date_only = True
+            flat = rng.random() < flat_share
+        else:
+            blocks = [("p", p) for p in paras]
+            url = st.url
+        arrival = (published or t0).timestamp() + rng.uniform(-6, 6) * 3600
+        return Page(seq, sid, orig, url, tpl, title, blocks, published, date_only, canonical, flat, arrival)
+
+    for s in range(stories):
+        if s < len(real):
+            st = real[s]
+        else:
+            paras = _remix(sentences, rng, rng.randint(8, 30))
+            st = Story(" ".join(paras[0].split()[:9]), tuple(paras), f"https://remix.example/{s}")
+        sid = f"s{s}"
+        t0 = EPOCH + timedelta(minutes=20 * s + rng.uniform(0, 20))
+        st = Story(st.title, st.paragraphs, f"https://{templates[s % len(templates)].host}/news/{_slug(st.title, s)}")
+        pages.append(page_of(sid, st, True, t0, s % len(templates), "orig"))
+        for _ in range(rng.randint(0, max(0, round(2 * copies)))):
+            kind = "abridged" if rng.random() < 0.2 else "copy"
+            pages.append(page_of(sid, st, False, t0, None, kind))
+        if rng.random() < followups and len(reserve) >= 4:  # a follow-up: same lead, new text
+            n_new = rng.randint(3, 6)
+            new, reserve = reserve[:n_new], reserve[n_new:]
+            ftpl = rng.randrange(len(templates))
+            ftitle = "Follow-up: " + st.title
+            furl = f"https://{templates[ftpl].host}/news/{_slug(ftitle, s)}"
+            fu = Story(ftitle, (st.paragraphs[0], *new), furl)
+            fid = f"s{s}f"
+            t1 = t0 + timedelta(hours=rng.uniform(2, 48))
+            pages.append(page_of(fid, fu, True, t1, ftpl, "orig"))
+            for _ in range(rng.randint(0, 2)):
+                pages.append(page_of(fid, fu, False, t1, None, "copy"))
+    pages.sort(key=lambda p: (p.arrival, p.seq))
+    return pages
+
+
+def generate(stories: int = 200, copies: float = 6.0, seed: int = 1, flat_share: float = 0.25,
+             followups: float = 0.1, data: Path = DATA) -> Iterator[dict]:
+    """Yield raw page records (with gold ``_story``) in arrival order; deterministic per seed."""
+    templates, _ = load(data)
+    for page in plan(stories, copies, seed, flat_share, followups, data):
+        yield _render(page, templates[page.template])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stories", type=int, default=200)
+    ap.add_argument("--copies", type=float, default=6.0, help="mean copies per story (uniform 0..2x)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--flat-share", type=float, default=0.25)
+    ap.add_argument("--followups", type=float, default=0.1, help="share of stories with a follow-up")
+    ap.add_argument("--out", type=Path, help="JSONL output (default stdout)")
+    args = ap.parse_args(argv)
+    out = args.out.open("w") if args.out else sys.stdout
+    for rec in generate(args.stories, args.copies, args.seed, args.flat_share, args.followups):
+        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

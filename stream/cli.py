@@ -1,0 +1,81 @@
+"""Entry point: ``stream run | clean | dedup | demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from contextlib import ExitStack
+
+import structlog
+
+from stream import config, logs
+from stream.errors import ConfigError
+
+OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "log_level", "log_format")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stream", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the service on Kafka",
+                         description="Consume raw pages, publish canonical articles, duplicate decisions and "
+                                     "dead letters. Every option also reads its STREAM_* variable.")
+    config.add_arguments(run)
+    for name, text in (("clean", "clean JSONL raw pages: one {url, title, text, ...} line per input line"),
+                       ("dedup", "dedup JSONL raw pages: one {url, id, cluster_id, canonical, duplicate_of, "
+                                 "similarity} line per input line")):
+        p = sub.add_parser(name, help=text, description=text + ". No broker needed.")
+        p.add_argument("--input", "-i", default="-", help="JSONL file of raw pages (default stdin)")
+        p.add_argument("--output", "-o", default="-", help="JSONL output file (default stdout)")
+        config.add_arguments(p, OFFLINE)
+    demo = sub.add_parser("demo", help="start the local broker, load the sample pages, run the service, "
+                                       "print what was published")
+    config.add_arguments(demo)
+    from stream import replay
+
+    replay.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = config.load(args)
+    except ConfigError as exc:
+        print(f"stream: {exc}", file=sys.stderr)
+        return 2
+    offline = args.command in ("clean", "dedup")
+    logs.configure(settings.log_level, settings.log_format, settings.instance_id,
+                   stream=sys.stderr if offline else sys.stdout)
+    if offline:
+        return _offline(args, settings)
+    if args.command == "run":
+        from stream.service import Service
+
+        asyncio.run(Service(settings).run())
+        return 0
+    if args.command == "demo":
+        from stream.demo import demo
+
+        return asyncio.run(demo(settings))
+    from stream import replay
+
+    return replay.main(args, settings)
+
+
+def _offline(args: argparse.Namespace, settings: config.Settings) -> int:
+    from stream.offline import run_clean, run_dedup
+
+    with ExitStack() as stack:
+        inp = sys.stdin.buffer if args.input == "-" else stack.enter_context(open(args.input, "rb"))
+        out = sys.stdout.buffer if args.output == "-" else stack.enter_context(open(args.output, "wb"))
+        run = run_clean if args.command == "clean" else run_dedup
+        counts = run(inp, out, settings)
+        out.flush()
+    structlog.get_logger("stream").info(f"{args.command}.done", **counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

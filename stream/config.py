@@ -1,0 +1,118 @@
+"""One typed settings object, read from ``STREAM_*`` variables and overridden by flags.
+
+Each field of :class:`Settings` is one variable ``STREAM_<NAME>`` and one flag
+``--<name>``; the table in :data:`FIELDS` drives the environment reader, the
+argparse options and the README's configuration table alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from stream.errors import ConfigError
+
+GUARANTEES = ("exactly_once", "at_least_once")
+
+
+def _default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bootstrap_servers: str = field(default="127.0.0.1:9092", metadata={"help": "Kafka bootstrap servers"})
+    input_topic: str = field(default="raw-pages", metadata={"help": "topic of raw pages"})
+    output_topic: str = field(default="articles", metadata={"help": "topic of canonical articles (key: cluster id)"})
+    duplicates_topic: str = field(default="duplicates", metadata={"help": "topic of duplicate decisions"})
+    dlq_topic: str = field(default="raw-pages-dlq", metadata={"help": "dead-letter topic"})
+    group_id: str = field(default="stream", metadata={"help": "consumer group"})
+    instance_id: str = field(default_factory=socket.gethostname,
+                             metadata={"help": "this instance's id: in logs and the transactional id; unique per process"})
+    guarantee: str = field(default="exactly_once", metadata={"help": "exactly_once or at_least_once"})
+    threshold: float = field(default=0.5, metadata={"help": "dedup similarity threshold (0-1)"})
+    max_record_bytes: int = field(default=4 * 1024 * 1024,
+                                  metadata={"help": "larger input records go to the dead-letter topic"})
+    create_topics: bool = field(default=True, metadata={"help": "create missing topics at start"})
+    partitions: int = field(default=6, metadata={"help": "partitions of topics the service creates"})
+    workers: int = field(default_factory=_default_workers,
+                         metadata={"help": "processes that clean and fingerprint (0: in the service process)"})
+    batch_size: int = field(default=256, metadata={"help": "records per processing batch"})
+    index: str = field(default="memory", metadata={"help": "dedup index: memory, or redis://host:port/db"})
+    stats_interval: float = field(default=30.0, metadata={"help": "seconds between stats events"})
+    log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
+    log_format: str = field(default="auto", metadata={"help": "json, console, or auto (console on a TTY)"})
+
+    def __post_init__(self) -> None:
+        if self.guarantee not in GUARANTEES:
+            raise ConfigError(f"guarantee must be one of {', '.join(GUARANTEES)}, not {self.guarantee!r}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in (0, 1], not {self.threshold}")
+        for name in ("max_record_bytes", "partitions", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        if self.workers < 0:
+            raise ConfigError("workers must be 0 or more")
+        if self.log_format not in ("json", "console", "auto"):
+            raise ConfigError(f"log_format must be json, console or auto, not {self.log_format!r}")
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """The output topic of each outcome kind."""
+        return {"article": self.output_topic, "duplicate": self.duplicates_topic, "dead_letter": self.dlq_topic}
+
+
+FIELDS = fields(Settings)
+
+
+def env_name(name: str) -> str:
+    return "STREAM_" + name.upper()
+
+
+def _convert(kind: Any, name: str, raw: str) -> Any:
+    try:
+        if kind in (bool, "bool"):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{env_name(name)}/--{name.replace('_', '-')}: bad value {raw!r}") from exc
+    return raw
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Add one ``--flag`` per setting (all of them, or ``names``), defaulting to None."""
+    for f in FIELDS:
+        if names is not None and f.name not in names:
+            continue
+        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=None,
+            metavar=str(f.type).upper().replace("'", "") if f.type != "str" else "TEXT",
+            help=f"{f.metadata['help']} [env {env_name(f.name)}, default {default}]",
+        )
+
+
+def load(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then ``STREAM_*`` variables, then flags, then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in FIELDS:
+        raw = getattr(args, f.name, None) if args is not None else None
+        if raw is None:
+            raw = environ.get(env_name(f.name))
+        if raw is not None:
+            values[f.name] = _convert(f.type, f.name, str(raw))
+    values.update(overrides)
+    return replace(Settings(), **values) if values else Settings()

@@ -1,0 +1,1 @@
+"""The Kafka edge: the only package that imports aiokafka."""

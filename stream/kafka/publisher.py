@@ -1,0 +1,50 @@
+"""Publishing a batch's outputs and committing its input offsets, under one guarantee.
+
+- :class:`AtLeastOnce`: send, wait for every acknowledgement, then commit offsets.
+- :class:`ExactlyOnce`: send and commit offsets in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+from stream.models import Message
+
+
+class AtLeastOnce:
+    def __init__(self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topics: dict[str, str]) -> None:
+        self.producer, self.consumer, self.topics = producer, consumer, topics
+
+    async def _send(self, messages: list[Message]) -> None:
+        futures = [
+            await self.producer.send(self.topics[m.kind], m.value, key=m.key, headers=list(m.headers))
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+        await self._send(messages)
+        await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in offsets.items()})
+
+    async def abort(self) -> None:
+        """Nothing to undo: what was sent stays, and is sent again identically."""
+
+
+class ExactlyOnce(AtLeastOnce):
+    def __init__(self, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topics: dict[str, str],
+                 group_id: str) -> None:
+        super().__init__(producer, consumer, topics)
+        self.group_id = group_id
+
+    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+        await self.producer.begin_transaction()
+        await self._send(messages)
+        await self.producer.send_offsets_to_transaction(offsets, self.group_id)
+        await self.producer.commit_transaction()
+
+    async def abort(self) -> None:
+        if self.producer._txn_manager is not None and self.producer._txn_manager.is_in_transaction():
+            await self.producer.abort_transaction()

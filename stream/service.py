@@ -1,0 +1,152 @@
+"""The async shell: consume a batch, prepare it on workers, decide in order, publish, commit.
+
+One batch is in flight at a time, under ``_lock``. A rebalance waits for that
+lock in ``on_partitions_revoked``, so offsets are never committed for records
+whose outputs the broker has not acknowledged, and a partition is handed over
+only after its last batch is committed. SIGTERM/SIGINT finish the batch in
+flight, then the consumer leaves the group and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from contextlib import suppress
+
+import structlog
+from aiokafka import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+
+from stream.config import Settings
+from stream.dedup import Deduper, Index
+from stream.dedup.store import open_index
+from stream.kafka import client
+from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
+from stream.pipeline import Origin, Processor, messages
+from stream.stats import Stats
+from stream.workers import Workers
+
+log = structlog.get_logger("stream")
+
+SHUTDOWN_TIMEOUT = 30.0
+RETRY_BACKOFF = 1.0
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked):
+        async with self.service._lock:  # the batch in flight is published and committed first
+            log.info("consumer.partitions_revoked", partitions=_names(revoked))
+
+    async def on_partitions_assigned(self, assigned):
+        self.service.assigned = set(assigned)
+        log.info("consumer.partitions_assigned", partitions=_names(assigned))
+
+
+def _names(tps) -> list[str]:
+    return sorted(f"{tp.topic}-{tp.partition}" for tp in tps)
+
+
+class Service:
+    def __init__(self, settings: Settings, index: Index | None = None) -> None:
+        self.settings = settings
+        self.index = index if index is not None else open_index(settings)
+        self.processor = Processor(Deduper(self.index, threshold=settings.threshold))
+        self.stats = Stats()
+        self.assigned: set[TopicPartition] = set()
+        self.stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop` (or a signal)."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        if s.create_topics:
+            created = await client.ensure_topics(
+                s, [s.input_topic, s.output_topic, s.duplicates_topic, s.dlq_topic], compacted=(s.output_topic,))
+            if created:
+                log.info("topics.created", topics=created)
+        workers = Workers(s.workers, s.max_record_bytes)
+        exactly_once = s.guarantee == "exactly_once"
+        producer = client.producer(s, transactional_id=f"stream-{s.group_id}-{s.instance_id}" if exactly_once else None)
+        consumer = client.consumer(s)
+        await producer.start()
+        await consumer.start()
+        consumer.subscribe([s.input_topic], listener=_Listener(self))
+        publisher = (ExactlyOnce(producer, consumer, s.topics, s.group_id) if exactly_once
+                     else AtLeastOnce(producer, consumer, s.topics))
+        log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
+                 workers=s.workers, index=s.index)
+        stats_task = asyncio.create_task(self._report(consumer))
+        try:
+            while not self.stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=s.batch_size)
+                if batch:
+                    async with self._lock:
+                        await self._handle(batch, consumer, workers, publisher)
+        finally:
+            log.info("service.stopping", **self.stats.total)
+            stats_task.cancel()
+            try:
+                await asyncio.wait_for(self._close(consumer, producer), SHUTDOWN_TIMEOUT)
+            finally:
+                workers.close()
+
+    async def _close(self, consumer, producer) -> None:
+        with suppress(Exception):
+            await producer.stop()
+        await consumer.stop()  # leaves the group
+
+    async def _handle(self, batch, consumer, workers: Workers, publisher) -> None:
+        started = time.monotonic()
+        records = [r for tp in sorted(batch) for r in batch[tp]]
+        prepared = await workers.prepare([(r.value, r.timestamp / 1000.0) for r in records])
+        outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
+        out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
+        offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
+        try:
+            await publisher.publish(out, offsets)
+        except KafkaError as exc:
+            log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))
+            with suppress(KafkaError):
+                await publisher.abort()
+            for tp, rs in batch.items():  # process them again: decisions are idempotent
+                if tp in consumer.assignment():
+                    consumer.seek(tp, rs[0].offset)
+            await asyncio.sleep(RETRY_BACKOFF)
+            return
+        latency = time.monotonic() - started
+        for outcome, record in zip(outcomes, records):
+            self.stats.count(outcome.kind, latency)
+            if outcome.kind == "article":
+                continue
+            with structlog.contextvars.bound_contextvars(
+                topic=record.topic, partition=record.partition, offset=record.offset, url=outcome.item.url
+                if outcome.decision is None else outcome.item.page.url,
+            ):
+                if outcome.decision is None:
+                    log.warning("dlq.sent", reason=outcome.item.reason, detail=outcome.item.detail)
+                else:
+                    d = outcome.decision
+                    log.debug("dedup.duplicate", id=d.doc_id, cluster_id=d.cluster_id, similarity=d.similarity)
+
+    async def _report(self, consumer) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stats_interval)
+            lag = {}
+            for tp in consumer.assignment():
+                with suppress(Exception):
+                    high = consumer.highwater(tp)
+                    if high is not None:
+                        lag[f"{tp.topic}-{tp.partition}"] = max(0, high - await consumer.position(tp))
+            log.info("stats", **self.stats.snapshot(), lag=lag, index_entries=len(self.index))

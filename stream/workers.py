@@ -1,0 +1,69 @@
+"""The CPU-heavy, pure step (:func:`stream.pipeline.prepare_many`) on worker processes.
+
+Chunks go out in order and results come back in order, so callers keep the
+per-partition order of decisions. ``workers=0`` runs everything in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from functools import partial
+
+from stream.models import Prepared, Rejected
+from stream.pipeline import prepare_many
+
+Item = tuple[bytes | None, float | None]  # raw value, fallback event time
+
+
+class Workers:
+    def __init__(self, workers: int, max_bytes: int, fingerprinted: bool = True) -> None:
+        self.size = workers
+        self._fn = partial(prepare_many, max_bytes=max_bytes, fingerprinted=fingerprinted)
+        self._pool: Executor | None = None
+        if workers > 0:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["stream.pipeline"])
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def _chunks(self, items: list[Item]) -> list[list[Item]]:
+        if not items:
+            return []
+        n = max(1, min(len(items), self.size * 2))
+        step = -(-len(items) // n)
+        return [items[i : i + step] for i in range(0, len(items), step)]
+
+    async def prepare(self, items: list[Item]) -> list[Prepared | Rejected]:
+        """Prepare a batch without blocking the event loop."""
+        if self._pool is None:
+            return await asyncio.to_thread(self._fn, items)
+        loop = asyncio.get_running_loop()
+        parts = await asyncio.gather(*(loop.run_in_executor(self._pool, self._fn, c) for c in self._chunks(items)))
+        return [r for part in parts for r in part]
+
+    def stream(self, items: Iterable[Item], chunk: int = 64, ahead: int = 8) -> Iterator[Prepared | Rejected]:
+        """Prepare a long sequence, in order, keeping at most ``ahead`` chunks in flight."""
+        if self._pool is None:
+            for item in items:
+                yield from self._fn([item])
+            return
+        pending: list[Future] = []
+        buf: list[Item] = []
+        for item in items:
+            buf.append(item)
+            if len(buf) >= chunk:
+                pending.append(self._pool.submit(self._fn, buf))
+                buf = []
+                if len(pending) >= ahead * max(1, self.size):
+                    yield from pending.pop(0).result()
+        if buf:
+            pending.append(self._pool.submit(self._fn, buf))
+        for fut in pending:
+            yield from fut.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
