@@ -43,26 +43,39 @@ class RateLimit:
         return event
 
 
+def _library_event(logger: Any, method: str, event: dict) -> dict:
+    """Give a library's stdlib log record a dotted event name; its text becomes ``message``."""
+    record = event.get("_record")
+    if record is not None:
+        event["message"] = event.pop("event", "")
+        event["event"] = "lib." + record.name
+    return event
+
+
 def configure(level: str = "info", fmt: str = "auto", instance: str = "", stream: TextIO | None = None) -> None:
+    """Configure structlog, and route the stdlib logging of libraries (aiokafka) through it."""
     stream = stream or sys.stdout
     console = fmt == "console" or (fmt == "auto" and stream.isatty())
-    processors: list[Any] = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         RateLimit(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         lambda _l, _m, e: {**e, "instance": instance} if instance else e,
-        structlog.processors.format_exc_info,
     ]
-    if console:
-        processors.append(structlog.dev.ConsoleRenderer())
-        factory: Any = structlog.PrintLoggerFactory(stream)
-    else:
-        processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
-        factory = structlog.BytesLoggerFactory(stream.buffer if hasattr(stream, "buffer") else stream)
+    renderer: Any = (structlog.dev.ConsoleRenderer() if console else
+                     structlog.processors.JSONRenderer(serializer=lambda o, **_: orjson.dumps(o).decode()))
     structlog.configure(
-        processors=processors,
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
-        logger_factory=factory,
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, _library_event],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(LEVELS.get(level, logging.INFO), logging.WARNING))

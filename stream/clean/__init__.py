@@ -1,18 +1,33 @@
 """Cleaning: a raw page (HTML or flattened text) in, the article out.
 
-Public surface: :class:`Cleaned` and :func:`clean`. Pure and synchronous.
+Public surface: :class:`Cleaned`, :func:`clean` and :class:`BoilerplateLearner`.
+Pure and synchronous; the only state is what a caller-owned learner keeps.
+
+:func:`clean` raises :class:`~stream.errors.BadRecord` and nothing else:
+
+* ``no_content``       nothing article-like is left (empty page, only furniture)
+* ``too_deep``         the HTML nests elements deeper than :data:`MAX_DEPTH`
+* ``unparseable_html`` the parser gave up on the markup
+* ``bad_input``        neither ``html`` nor ``text`` was given
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from resiliparse.extract.html2text import extract_plain_text
-from resiliparse.parse.html import HTMLTree
-
+from stream.clean import html as html_content
+from stream.clean import lines as rules
+from stream.clean import text as text_content
+from stream.clean.boilerplate import BoilerplateLearner
+from stream.clean.language import detect_language
+from stream.clean.markup import parse
+from stream.clean.metadata import read_metadata
+from stream.clean.reference import follow_reference
 from stream.errors import BadRecord
 
-__all__ = ["Cleaned", "clean"]
+__all__ = ["BoilerplateLearner", "Cleaned", "clean"]
+
+MAX_CHARS = 4_000_000  # longer inputs are cut: no article is that long
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +42,77 @@ class Cleaned:
     attribution: str | None = None  # site named by an "originally appeared on" line
 
 
-def clean(url: str, *, html: str | None = None, text: str | None = None) -> Cleaned:
-    """Return the article of one page; raise :class:`BadRecord` when nothing is left."""
-    if html is not None:
-        tree = HTMLTree.parse(html)
-        title = (tree.title or "").strip()
-        body = extract_plain_text(tree, main_content=True, alt_texts=False, links=False)
-    else:
-        lines = [line.strip() for line in (text or "").splitlines()]
-        title = next((line for line in lines if line), "")
-        body = "\n\n".join(line for line in lines if line)
-    if not body.strip():
+def clean(
+    url: str,
+    *,
+    html: str | None = None,
+    text: str | None = None,
+    learner: BoilerplateLearner | None = None,
+) -> Cleaned:
+    """Return the article of one page; raise :class:`BadRecord` when nothing is left.
+
+    ``html`` wins over ``text`` when both are given. A ``learner`` (optional) drops the
+    lines it learned are boilerplate on ``url``'s domain, then learns from this page.
+    """
+    try:
+        if html is not None:
+            return _clean_html(url, _sane(html), learner)
+        if text is not None:
+            return _clean_text(url, _sane(text), learner)
+    except BadRecord:
+        raise
+    except RecursionError as exc:
+        raise BadRecord("too_deep", "the page nests too deeply to read") from exc
+    except (ValueError, TypeError, MemoryError, UnicodeError, RuntimeError) as exc:
+        raise BadRecord("unparseable_html", f"{type(exc).__name__}: {exc}"[:200]) from exc
+    raise BadRecord("bad_input", "neither html nor text was given")
+
+
+def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:
+    tree = parse(html)
+    meta = read_metadata(url, tree)
+    blocks = html_content.main_blocks(tree)
+    blocks = follow_reference(blocks, meta.article_body)
+    title = meta.title
+    body = rules.clean_lines([b for b in blocks if b != title])
+    body = _learned(url, body, learner)
+    return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)
+
+
+def _clean_text(url: str, text: str, learner: BoilerplateLearner | None) -> Cleaned:
+    lines = text_content.split_lines(text)
+    if learner is not None:
+        lines = learner.filter(url, lines)
+    title, body = text_content.title_and_body(lines)
+    if learner is not None:
+        learner.observe(url, text_content.split_lines(text))
+    return _finish(title, body, None, None, None)
+
+
+def _learned(url: str, body: list[str], learner: BoilerplateLearner | None) -> list[str]:
+    if learner is None:
+        return body
+    kept = learner.filter(url, body)
+    learner.observe(url, body)
+    return kept
+
+
+def _finish(title, body, published_at, lang, canonical_url) -> Cleaned:
+    if not any(rules.words(line) >= 3 for line in body):
         raise BadRecord("no_content", "no article text left after cleaning")
-    return Cleaned(title=title, text=body)
+    text = "\n\n".join(body)
+    return Cleaned(
+        title=title,
+        text=text,
+        published_at=published_at,
+        lang=lang or detect_language(text),
+        canonical_url=canonical_url,
+        attribution=rules.attribution(body),
+    )
+
+
+def _sane(raw: str) -> str:
+    if not isinstance(raw, str):
+        raise TypeError(f"expected str, got {type(raw).__name__}")
+    raw = raw[:MAX_CHARS]
+    return raw.replace("\x00", "") if "\x00" in raw else raw

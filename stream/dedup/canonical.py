@@ -1,19 +1,74 @@
-"""Canonical policy: which copy of a story is published. Smaller rank wins.
+"""Which copy of a story is published: the canonical rank (smaller is better).
 
-1. the earliest published copy known;
-2. then a copy with no sign of being a republication (``rel=canonical`` naming
-   another URL, or an attribution line naming another site);
-3. then the first seen: a later copy replaces the canonical only when strictly better.
+Policy, in order (every rank has the same shape, so ranks of one cluster always compare):
+
+1. **Earliest known publication day.** A copy with a ``published_at`` beats one without;
+   between dated copies the earlier UTC *day* wins. Days, not seconds: pages give date-only
+   values, time zones are often wrong, and same-day copies are better told apart by 2.
+2. **Original-source signals.** A page whose ``rel=canonical`` names another host, or whose
+   attribution line ("This article originally appeared on X") names another site, says
+   it is *not* the original: it ranks after pages that do not say so.
+3. **First seen.** :meth:`Index.promote` replaces a canonical only by a *strictly* better
+   rank, so among equal ranks the first one decided stays. Pass ``seen`` (an event order,
+   e.g. the Kafka timestamp) to make the order explicit rather than arrival-dependent.
+
+Call it as ``rank(url, published_at, canonical_url, attribution)`` (the pipeline does).
 """
 
 from __future__ import annotations
 
-import math
+import re
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
 
-from stream.decode import parse_time
+Rank = tuple[int, int, int, float]
+_NO_DAY = 10**7  # after every real day ordinal
 
 
-def rank(url: str, published_at: str | None, canonical_url: str | None, attribution: str | None) -> tuple:
-    published = parse_time(published_at) if published_at else None
-    republished = bool(canonical_url and canonical_url != url) or bool(attribution)
-    return (published if published is not None else math.inf, int(republished))
+def _day(published_at: str | date | datetime | None) -> int | None:
+    """UTC day ordinal of an ISO 8601 date/datetime; None when absent or unreadable."""
+    if published_at is None:
+        return None
+    if isinstance(published_at, str):
+        s = published_at.strip().replace("Z", "+00:00")
+        try:
+            published_at = datetime.fromisoformat(s) if len(s) > 10 else date.fromisoformat(s)
+        except ValueError:
+            return None
+    if isinstance(published_at, datetime):
+        if published_at.tzinfo is not None:
+            published_at = published_at.astimezone(UTC)
+        return published_at.date().toordinal()
+    return published_at.toordinal()
+
+
+def _host(url: str | None) -> str:
+    host = urlsplit(url or "").netloc.lower().split("@")[-1].split(":")[0]
+    return host[4:] if host.startswith("www.") else host
+
+
+def _site_words(s: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", s.lower()) if w not in {"www", "com", "org", "net", "the"}}
+
+
+def foreign_source(url: str, canonical_url: str | None = None, attribution: str | None = None) -> bool:
+    """True when the page itself says the story comes from another site."""
+    host = _host(url)
+    if canonical_url and _host(canonical_url) and _host(canonical_url) != host:
+        return True
+    if attribution:
+        named = _site_words(attribution)
+        return bool(named) and not named <= _site_words(host)
+    return False
+
+
+def rank(url: str, published_at: str | date | datetime | None = None, canonical_url: str | None = None,
+         attribution: str | None = None, seen: float = 0.0) -> Rank:
+    """The canonical rank of one copy (see the module docstring); smaller is better."""
+    day = _day(published_at)
+    return (
+        0 if day is not None else 1,
+        day if day is not None else _NO_DAY,
+        1 if foreign_source(url, canonical_url, attribution) else 0,
+        float(seen),
+    )

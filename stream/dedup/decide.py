@@ -1,4 +1,27 @@
-"""The dedup decision: LSH candidates, verified against stored signatures."""
+"""The dedup decision: LSH candidates, verified against stored signatures.
+
+1. **Candidates.** The signature is cut into ``BANDS`` bands of ``ROWS`` values; a band key
+   is the band's number plus its values. Entries sharing any key are candidates.
+2. **Verify.** Each candidate's stored signature gives a Jaccard estimate ``J`` (share of
+   equal MinHash values). From ``J`` and the two set sizes, the shared shingles are
+   ``|A∩B| = J(|A|+|B|)/(1+J)``; the *containment* of the smaller document in the larger
+   is ``|A∩B| / min(|A|, |B|)``. A candidate matches when
+
+   * the containment is at least ``threshold`` (an abridged copy, or a copy with extra
+     boilerplate, is almost wholly inside the other), and the smaller document is
+     *substantial*: at least ``min_size`` shingles and ``min_ratio`` of the larger one
+     (a story's shared first paragraph is not a copy of the story; the containment
+     estimate is also too noisy below that ratio); or
+   * the resemblance ``J`` itself is at least ``threshold`` (short texts).
+
+   The best-scoring match's cluster wins (ties: the smaller cluster id).
+3. **Claim.** The entry is inserted with :meth:`Index.claim`, an atomic compare-and-insert:
+   when a key meanwhile holds documents not yet verified, they are verified and the claim
+   is retried, so two processes never found two clusters for one story.
+4. **Canonical.** :meth:`Index.promote` makes the document the cluster's canonical when its
+   rank (:func:`stream.dedup.canonical.rank`) is strictly better; a duplicate that takes
+   over an existing cluster is published again (``republish=True``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stream.dedup.fingerprint import Fingerprint
+from stream.dedup.fingerprint import NUM_PERM, Fingerprint
 from stream.dedup.index import Canonical, Entry, Index
 
-BANDS, ROWS = 32, 4
+BANDS, ROWS = 32, 2  # the first BANDS*ROWS signature values; see docs/dedup.md
+THRESHOLD = 0.5
+MIN_SIZE = 40  # shingles: the smaller doc of a containment match (~ a 45-word paragraph)
+MIN_RATIO = 0.2  # smaller/larger size for a containment match
+assert BANDS * ROWS <= NUM_PERM
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,36 +55,68 @@ class Decision:
     cluster_id: str
     canonical: bool  # this document is now the cluster's published version
     duplicate_of: str | None  # the cluster's canonical when this one is a duplicate
-    similarity: float | None
+    similarity: float | None  # the match score (containment or resemblance), None for a founder
     republish: bool = False  # a better canonical for an existing cluster
 
 
-def band_keys(signature: np.ndarray) -> list[bytes]:
-    return [i.to_bytes(2, "big") + signature[i * ROWS : (i + 1) * ROWS].tobytes() for i in range(BANDS)]
+def band_keys(signature: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[bytes]:
+    sig = np.ascontiguousarray(signature[: bands * rows], dtype=np.uint32).reshape(bands, rows)
+    return [i.to_bytes(2, "big") + sig[i].tobytes() for i in range(bands)]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard estimate of two signatures."""
     return float(np.count_nonzero(a == b)) / len(a)
 
 
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Estimated share of the smaller set that is inside the larger one."""
+    small = min(size_a, size_b)
+    if small <= 0:
+        return 0.0
+    return min(1.0, jaccard * (size_a + size_b) / (1.0 + jaccard) / small)
+
+
+def score(a: Fingerprint, b_signature: np.ndarray, b_size: int, min_size: int = MIN_SIZE,
+          min_ratio: float = MIN_RATIO) -> float:
+    """The match score of two documents: containment when it is meaningful, else Jaccard."""
+    j = similarity(a.signature, b_signature)
+    small, large = sorted((a.size, b_size))
+    if small >= min_size and small >= min_ratio * large:
+        return max(j, containment(j, a.size, b_size))
+    return j
+
+
 class Deduper:
-    def __init__(self, index: Index, threshold: float = 0.5) -> None:
+    def __init__(self, index: Index, threshold: float = THRESHOLD, min_size: int = MIN_SIZE,
+                 min_ratio: float = MIN_RATIO) -> None:
         self.index = index
         self.threshold = threshold
+        self.min_size = min_size
+        self.min_ratio = min_ratio
+
+    def match(self, doc: Doc, cand: Entry) -> float:
+        if doc.fingerprint.size == 0 or cand.size == 0:  # nothing to compare
+            return 0.0
+        return score(doc.fingerprint, cand.signature, cand.size, self.min_size, self.min_ratio)
 
     def decide(self, doc: Doc) -> Decision:
         prior = self.index.lookup(doc.doc_id)
         if prior is not None:
             return self._replayed(prior)
         keys = band_keys(doc.fingerprint.signature)
-        seen: set[str] = set()
+        seen: set[str] = {doc.doc_id}
         best: tuple[float, str] | None = None
         pending = self.index.candidates(keys)
         while True:
             for cand in pending:
+                if cand.doc_id in seen:
+                    continue
                 seen.add(cand.doc_id)
-                sim = similarity(doc.fingerprint.signature, cand.signature)
-                if sim >= self.threshold and (best is None or (sim, cand.cluster_id) > best):
+                sim = self.match(doc, cand)
+                # ties: the smaller cluster id, so the result does not depend on candidate order
+                if sim >= self.threshold and (best is None or sim > best[0]
+                                              or (sim == best[0] and cand.cluster_id < best[1])):
                     best = (sim, cand.cluster_id)
             cluster_id, sim = (best[1], best[0]) if best else (doc.doc_id, None)
             entry = Entry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size, doc.event_time, sim)
@@ -80,3 +139,4 @@ class Deduper:
                             republish=entry.cluster_id != entry.doc_id)
         return Decision(entry.doc_id, entry.cluster_id, False,
                         current.doc_id if current else entry.cluster_id, entry.similarity)
+

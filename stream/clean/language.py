@@ -1,0 +1,25 @@
+"""Language of a text by py3langid, for pages that do not declare one.
+
+Classifying costs ~0.3 ms per 300 characters, so only a sample from the middle of the
+text is classified; the model loads on first use (~0.7 s).
+"""
+
+from __future__ import annotations
+
+import re
+
+SAMPLE = 400  # characters classified
+MIN_LETTERS = 40  # fewer letters than this: no guess
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the language of ``text``, or None when there is too little text."""
+    middle = max(0, len(text) // 2 - SAMPLE // 2)
+    sample = text[middle: middle + SAMPLE]
+    if len(_LETTER.findall(sample)) < MIN_LETTERS:
+        return None
+    import py3langid  # lazy: the model takes a moment to load
+
+    code, _score = py3langid.classify(sample)
+    return code if isinstance(code, str) and len(code) == 2 else None
