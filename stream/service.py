@@ -52,8 +52,13 @@ def _names(tps) -> list[str]:
 
 
 class Service:
-    def __init__(self, settings: Settings, index: Index | None = None) -> None:
+    """The live service, or a bounded run over fixed offset ranges (``bounds``, for replay)."""
+
+    def __init__(self, settings: Settings, index: Index | None = None,
+                 bounds: dict[TopicPartition, tuple[int, int]] | None = None, on_batch=None) -> None:
         self.settings = settings
+        self.bounds = bounds
+        self.on_batch = on_batch  # called with the stats after every committed batch
         self.index = index if index is not None else open_index(settings)
         self.processor = Processor(Deduper(self.index, threshold=settings.threshold))
         self.stats = Stats()
@@ -82,15 +87,26 @@ class Service:
         consumer = client.consumer(s)
         await producer.start()
         await consumer.start()
-        consumer.subscribe([s.input_topic], listener=_Listener(self))
+        remaining: set[TopicPartition] = set()
+        if self.bounds is None:
+            consumer.subscribe([s.input_topic], listener=_Listener(self))
+        else:
+            consumer.assign(list(self.bounds))
+            for tp, (start, end) in self.bounds.items():
+                consumer.seek(tp, start)
+                if start < end:
+                    remaining.add(tp)
+            self.assigned = set(self.bounds)
         publisher = (ExactlyOnce(producer, consumer, s.topics, s.group_id) if exactly_once
                      else AtLeastOnce(producer, consumer, s.topics))
         log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
                  workers=s.workers, index=s.index)
         stats_task = asyncio.create_task(self._report(consumer))
         try:
-            while not self.stopping.is_set():
+            while not self.stopping.is_set() and (self.bounds is None or remaining):
                 batch = await consumer.getmany(timeout_ms=500, max_records=s.batch_size)
+                if self.bounds is not None:
+                    batch = await self._within_bounds(batch, consumer, remaining)
                 if batch:
                     async with self._lock:
                         await self._handle(batch, consumer, workers, publisher)
@@ -101,6 +117,22 @@ class Service:
                 await asyncio.wait_for(self._close(consumer, producer), SHUTDOWN_TIMEOUT)
             finally:
                 workers.close()
+
+    async def _within_bounds(self, batch, consumer, remaining: set[TopicPartition]):
+        """Drop records at or past each partition's end bound; pause finished partitions.
+        A partition is finished when its position reaches the bound, which also covers
+        bounds that fall on transaction markers rather than records."""
+        kept = {}
+        for tp, records in batch.items():
+            records = [r for r in records if r.offset < self.bounds[tp][1]]
+            if records:
+                kept[tp] = records
+        for tp in list(remaining):
+            position = kept[tp][-1].offset + 1 if tp in kept else await consumer.position(tp)
+            if position >= self.bounds[tp][1]:
+                remaining.discard(tp)
+                consumer.pause(tp)
+        return kept
 
     async def _close(self, consumer, producer) -> None:
         with suppress(Exception):
@@ -126,6 +158,8 @@ class Service:
             await asyncio.sleep(RETRY_BACKOFF)
             return
         latency = time.monotonic() - started
+        if self.on_batch is not None:
+            self.on_batch(len(records))
         for outcome, record in zip(outcomes, records):
             self.stats.count(outcome.kind, latency)
             if outcome.kind == "article":

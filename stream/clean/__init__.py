@@ -56,7 +56,7 @@ def clean(
     """
     try:
         if html is not None:
-            return _clean_html(url, _sane(html), learner)
+            return _clean_html(url, _sane(html, nul=False), learner)
         if text is not None:
             return _clean_text(url, _sane(text), learner)
     except BadRecord:
@@ -111,8 +111,10 @@ def _finish(title, body, published_at, lang, canonical_url) -> Cleaned:
     )
 
 
-def _sane(raw: str) -> str:
+def _sane(raw: str, *, nul: bool = True) -> str:
+    """Cut overlong input; drop NUL bytes from text (the HTML parser replaces them itself)."""
     if not isinstance(raw, str):
         raise TypeError(f"expected str, got {type(raw).__name__}")
-    raw = raw[:MAX_CHARS]
-    return raw.replace("\x00", "") if "\x00" in raw else raw
+    if len(raw) > MAX_CHARS:
+        raw = raw[:MAX_CHARS]
+    return raw.replace("\x00", "") if nul and "\x00" in raw else raw

@@ -23,7 +23,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
-PARAGRAPHS = "p, pre, blockquote, li, td, h2, h3, h4"
+PARAGRAPHS = "p, pre"
 MIN_MASS = 300  # characters of paragraph text below which the page has no paragraph structure
 MIN_SCORE = 10.0  # a best container scoring less means no paragraph structure either
 CANDIDATES = 8  # best raw-scored containers given the full (costlier) look
@@ -42,7 +42,7 @@ _BOILERPLATE_NAMES = (
     "caption", "credit", "widget", "toolbar", "disqus", "rating", "tags", "keywords",
     "dateline", "timestamp", "published", "read-more", "readmore", "more-stories",
     "most-popular", "trending", "banner", "masthead", "sr-only", "visually-hidden",
-    "screen-reader", "skip-link", "print-only", "pagination", "pager", "nav", "menu",
+    "screen-reader", "skip-link", "rollover", "tooltip", "popover", "hovercard", "print-only", "pagination", "pager", "nav", "menu",
 )
 _BOILERPLATE = ", ".join(
     f"[class*={name}], [id*={name}]" for name in _BOILERPLATE_NAMES
@@ -95,8 +95,8 @@ def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], i
     nodes: dict[int, LexborNode] = {}
     mass = 0
     for para in body.css(PARAGRAPHS):
-        text = para.text(deep=True, separator=" ", strip=True)
-        if len(text) >= MIN_PARAGRAPH and (para.tag not in ("li", "td") or len(text) >= 80):
+        text = para.text()
+        if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
             mass += _vote(para, text, scores, nodes)
     for div in body.css("div"):  # text written straight into a <div>, <br>-separated
         text = div.text(deep=False, separator=" ", strip=True)
@@ -210,7 +210,7 @@ def _assemble(top: LexborNode, scores: dict[int, float]) -> list[LexborNode]:
 
 
 def _without_link_lists(node: LexborNode) -> str:
-    for block in node.css("ul, ol, dl, div, section, table, p"):
+    for block in node.css("ul, ol, dl, table"):
         text = block.text(deep=True, separator=" ", strip=True)
         if not text:
             continue

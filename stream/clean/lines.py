@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-SHORT_WORDS = 12  # a line of at most this many words may be boilerplate by its words
+SHORT_WORDS = 12
+_DECORATION = " \t|•·*-–—:>»›▶►✓.…!"  # a line of at most this many words may be boilerplate by its words
 
 _UI = re.compile(
     r"^(?:advertisements?|advert|ad|sponsored(?: content)?|promoted|anzeige|publicidad|"
     r"publicité|pubblicità|реклама|read more|read also|see also|more|show more|load more|"
-    r"continue reading|click here.*|tap here.*|share(?: this)?(?: article| story| post| on \w+)?|"
+    r"continue reading.*|.*\bclick(?:ing)? here\b.*|tap here.*|see more:.*|read more:.*|"
+    r"this (?:slideshow|video|content) requires javascript.*|tell us what you think.*|"
+    r"share(?: this)?(?: article| story| post| on \w+)?|"
     r"share via.*|tweet|email|print|copy link|copied|comments?|\d+ comments?|"
     r"leave a (?:reply|comment)|post a comment|add a comment|view comments|show comments|"
     r"related(?: articles| stories| posts| news| content| topics)?|recommended(?: for you)?|"
@@ -63,7 +66,7 @@ _BREADCRUMB = re.compile(r"^[^/>»›]{1,40}(?:\s(?:/|>|»|›|→)\s[^/>»›]{
 _SENTENCE_END = tuple(".!?…\"'”’»)]:;。！？")
 _ATTRIBUTION = re.compile(
     r"\b(?:originally|first)\s+(?:appeared|published|posted|ran)\s+(?:on|in|at|by)\s+"
-    r"(?:the\s+)?(?:website\s+(?:of\s+)?)?(.{2,80}?)(?:\s+(?:on|and|under|as|with)\s+|[,;(]|\.(?:\s|$)|$)",
+    r"(?:the\s+website\s+(?:of\s+)?)?(.{2,80}?)(?:\s+(?:on|and|under|as|with)\s+|[,;(]|\.(?:\s|$)|$)",
     re.IGNORECASE,
 )
 
@@ -87,13 +90,13 @@ def is_boilerplate(line: str) -> bool:
             return True
     if count > SHORT_WORDS:
         return False
-    return bool(_UI.match(line.strip(" \t|•·*-–—:>»›▶►✓")) or _BREADCRUMB.match(line)
+    return bool(_UI.match(line.strip(_DECORATION)) or _BREADCRUMB.match(line)
                 and not is_sentence(line))
 
 
 def is_end_marker(line: str) -> bool:
     """A heading after which an article page only has teasers, comments or footer."""
-    return bool(_END_MARKERS.match(line.strip(" \t|•·*-–—:>»›▶►")))
+    return bool(_END_MARKERS.match(line.strip(_DECORATION)))
 
 
 def is_date_line(line: str) -> bool:
@@ -126,7 +129,7 @@ def attribution(lines: list[str]) -> str | None:
     """The publication named by an "originally appeared on ..." line, if any."""
     for line in lines:
         if words(line) <= 60 and (match := _ATTRIBUTION.search(line)):
-            name = match.group(1).strip(" .\"'“”‘’*_")
+            name = match.group(1).strip(" .\"'“”‘’*_").removeprefix("the ")
             if name:
                 return name
     return None

@@ -54,7 +54,8 @@ class Metadata:
 def read_metadata(url: str, tree: LexborHTMLParser) -> Metadata:
     """Collect the metadata of a parsed page (pure; never raises on odd markup)."""
     meta: dict[str, str] = {}
-    for node in tree.css("meta[content]"):
+    head = tree.head if tree.head is not None else tree
+    for node in head.css("meta[content]"):
         attrs = node.attributes
         key = attrs.get("property") or attrs.get("name") or attrs.get("itemprop")
         key = key or attrs.get("http-equiv")
@@ -127,7 +128,7 @@ def _title(tree, meta, ld, site, url) -> str:
         text = " ".join(h1.text().split())
         if 0 < len(text) < 300:
             return text
-    node = tree.css_first("title")
+    node = (tree.head or tree).css_first("title")
     return strip_site(" ".join(node.text().split()), site, url) if node is not None else ""
 
 
@@ -159,7 +160,7 @@ def _lang(tree, meta, ld) -> str | None:
 
 
 def _canonical(url: str, tree) -> str | None:
-    node = tree.css_first('link[rel="canonical"][href]')
+    node = (tree.head or tree).css_first('link[rel="canonical"][href]')
     if node is None:
         return None
     href = (node.attributes.get("href") or "").strip()

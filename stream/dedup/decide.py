@@ -14,6 +14,11 @@
      estimate is also too noisy below that ratio); or
    * the resemblance ``J`` itself is at least ``threshold`` (short texts).
 
+   * **Same site.** When both documents come from one site (``Doc.site``), they share
+     that site's template, so containment and resemblance are inflated by its boilerplate
+     (different stories on one site must stay apart): only a resemblance of at least
+     ``same_site`` counts (a re-post of the same page).
+
    The best-scoring match's cluster wins (ties: the smaller cluster id).
 3. **Claim.** The entry is inserted with :meth:`Index.claim`, an atomic compare-and-insert:
    when a key meanwhile holds documents not yet verified, they are verified and the claim
@@ -28,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import xxhash
 
 from stream.dedup.fingerprint import NUM_PERM, Fingerprint
 from stream.dedup.index import Canonical, Entry, Index
@@ -36,6 +42,7 @@ BANDS, ROWS = 32, 2  # the first BANDS*ROWS signature values; see docs/dedup.md
 THRESHOLD = 0.5
 MIN_SIZE = 40  # shingles: the smaller doc of a containment match (~ a 45-word paragraph)
 MIN_RATIO = 0.2  # smaller/larger size for a containment match
+SAME_SITE = 0.9  # resemblance needed between two pages of one site
 assert BANDS * ROWS <= NUM_PERM
 
 
@@ -47,6 +54,38 @@ class Doc:
     fingerprint: Fingerprint
     event_time: float
     rank: tuple  # canonical preference, smaller is better
+    site: str | None = None  # the page's host or URL, when known (see :func:`registrable`)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteEntry(Entry):
+    """An :class:`Entry` that also remembers its site (a 63-bit hash, 0 = unknown).
+
+    Backends that do not store ``site`` hand back plain entries: the same-site rule is
+    then skipped for those candidates, nothing else changes.
+    """
+
+    site: int = 0
+
+
+_SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go", "gob", "nic"}
+
+
+def registrable(site: str) -> str:
+    """The registrable domain of a host or URL: ``detroit.cbslocal.com`` -> ``cbslocal.com``,
+    ``www.bbc.co.uk`` -> ``bbc.co.uk`` (a heuristic, no public-suffix list)."""
+    host = site.lower().split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":")[0].strip(".")
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def site_key(site: str | None) -> int:
+    """63-bit key of a site's registrable domain; 0 when unknown."""
+    if not site:
+        return 0
+    return (xxhash.xxh64_intdigest(registrable(site).encode()) >> 1) or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +128,20 @@ def score(a: Fingerprint, b_signature: np.ndarray, b_size: int, min_size: int = 
 
 class Deduper:
     def __init__(self, index: Index, threshold: float = THRESHOLD, min_size: int = MIN_SIZE,
-                 min_ratio: float = MIN_RATIO) -> None:
+                 min_ratio: float = MIN_RATIO, same_site: float = SAME_SITE) -> None:
         self.index = index
         self.threshold = threshold
         self.min_size = min_size
         self.min_ratio = min_ratio
+        self.same_site = same_site
 
-    def match(self, doc: Doc, cand: Entry) -> float:
+    def match(self, doc: Doc, cand: Entry, site: int = 0) -> float:
+        """The score of ``cand`` for ``doc`` (0 when it cannot match)."""
         if doc.fingerprint.size == 0 or cand.size == 0:  # nothing to compare
             return 0.0
+        if site and getattr(cand, "site", 0) == site:
+            j = similarity(doc.fingerprint.signature, cand.signature)
+            return j if j >= self.same_site else 0.0
         return score(doc.fingerprint, cand.signature, cand.size, self.min_size, self.min_ratio)
 
     def decide(self, doc: Doc) -> Decision:
@@ -105,6 +149,7 @@ class Deduper:
         if prior is not None:
             return self._replayed(prior)
         keys = band_keys(doc.fingerprint.signature)
+        site = site_key(doc.site)
         seen: set[str] = {doc.doc_id}
         best: tuple[float, str] | None = None
         pending = self.index.candidates(keys)
@@ -113,13 +158,14 @@ class Deduper:
                 if cand.doc_id in seen:
                     continue
                 seen.add(cand.doc_id)
-                sim = self.match(doc, cand)
+                sim = self.match(doc, cand, site)
                 # ties: the smaller cluster id, so the result does not depend on candidate order
                 if sim >= self.threshold and (best is None or sim > best[0]
                                               or (sim == best[0] and cand.cluster_id < best[1])):
                     best = (sim, cand.cluster_id)
             cluster_id, sim = (best[1], best[0]) if best else (doc.doc_id, None)
-            entry = Entry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size, doc.event_time, sim)
+            entry = SiteEntry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size,
+                              doc.event_time, sim, site)
             pending = self.index.claim(entry, keys, seen)
             if not pending:
                 break

@@ -1,0 +1,48 @@
+"""HTML pages: main content against nav, share bars, related links, sidebars, footers."""
+
+from __future__ import annotations
+
+import orjson
+
+from stream.clean import clean
+from tests.clean.pages import PARAGRAPHS, article_page
+
+
+def test_article_paragraphs_only() -> None:
+    cleaned = clean("https://daily.example/news/night-buses", html=article_page())
+    assert cleaned.text == "\n\n".join(PARAGRAPHS)
+    assert cleaned.title == "Night buses come to the north"
+
+
+def test_br_separated_text_in_divs_is_found() -> None:
+    body = "<br><br>".join(PARAGRAPHS)
+    page = f"<html><body><div class='menu'><a href='/'>Home</a></div><div class='txt'>{body}</div></body></html>"
+    cleaned = clean("https://daily.example/a", html=page)
+    for paragraph in PARAGRAPHS:
+        assert paragraph in cleaned.text
+
+
+def test_article_split_over_same_class_containers() -> None:
+    chunks = "".join(
+        f"<div class='article__body'><p>{p}</p><p>{p.upper()}</p></div><div class='ad-slot'>Ad</div>"
+        for p in PARAGRAPHS
+    )
+    page = f"<html><body><main>{chunks}</main><footer><p>Contact us at the newsroom, every day, from eight to eight.</p></footer></body></html>"
+    text = clean("https://daily.example/a", html=page).text
+    assert all(p in text for p in PARAGRAPHS)
+    assert "Contact us" not in text
+
+
+def test_json_ld_article_body_filters_captions() -> None:
+    data = {"@context": "https://schema.org", "@type": "NewsArticle", "articleBody": "\n".join(PARAGRAPHS)}
+    head = f'<script type="application/ld+json">{orjson.dumps(data).decode()}</script>'
+    extra = "<p>Photo gallery: twelve pictures of the new night buses parked at the central depot.</p>"
+    cleaned = clean("https://daily.example/a", html=article_page(head=head, extra_body=extra))
+    assert cleaned.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_json_ld_article_body_replaces_a_teaser_dom() -> None:
+    data = {"@type": "Article", "articleBody": "\n".join(PARAGRAPHS)}
+    head = f'<script type="application/ld+json">{orjson.dumps(data).decode()}</script>'
+    page = article_page(PARAGRAPHS[:1], head=head)
+    assert clean("https://daily.example/a", html=page).text == "\n\n".join(PARAGRAPHS)
