@@ -86,7 +86,8 @@ def domain_of(url: str) -> str:
 
 def fingerprint(line: str) -> int:
     """Stable 64-bit fingerprint of a line, blind to case, digits and spacing."""
-    return xxhash.xxh64_intdigest(_DIGITS.sub("0", " ".join(line.lower().split())))
+    key = _DIGITS.sub("0", " ".join(line.lower().split()))
+    return xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
 
 
 def _age(counts: dict[int, int]) -> None:

@@ -86,7 +86,8 @@ def is_boilerplate(line: str) -> bool:
     count = words(line)
     if count <= 30:
         low = line.lower()
-        if any(mark in low for mark in _FORM) or any(mark in low for mark in _COPYRIGHT):
+        if any(mark in low for mark in _FORM) or any(mark in low for mark in _COPYRIGHT) \
+                and "ã©" not in low:  # UTF-8 "é" read as Latin-1 is "Ã©", not a copyright
             return True
     if count > SHORT_WORDS:
         return False

@@ -12,17 +12,22 @@ SITE_LINE = "Join our Telegram channel for the fastest updates from the valley"
 FOOTER = "Valley Courier is an independent newspaper founded by readers in 1998, proudly serving the valley."
 
 
+_PLACES = ["Ashford", "Brookline", "Carver", "Dunmore", "Elmwood", "Fairview", "Glenrock", "Hillsdale",
+           "Ironton", "Juniper"]
+
+
 def _story(n: int) -> list[str]:
+    place = _PLACES[n]
     return [
-        f"Story {n}: the county board approved plan number {n} for the bridge repairs after a long debate.",
-        f"Work on site {n} starts next month and should take about {n + 2} weeks, the engineers said today.",
-        f"Residents of district {n} will be able to comment on the detour plans until the end of the month.",
+        f"The county board approved the {place} bridge repairs after a long and heated debate on Monday.",
+        f"Work in {place} starts next month and should take most of the summer, the engineers said.",
+        f"Residents of {place} can comment on the detour plans until the end of the month, the board added.",
     ]
 
 
 def _text_page(n: int) -> str:
     story = _story(n)
-    return "\n".join([f"Bridge plan {n} approved", story[0], SITE_LINE, story[1], story[2], FOOTER])
+    return "\n".join([f"{_PLACES[n]} bridge plan approved", story[0], SITE_LINE, story[1], story[2], FOOTER])
 
 
 def test_fingerprint_ignores_case_digits_and_spacing() -> None:
