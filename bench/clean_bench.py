@@ -67,9 +67,14 @@ def _shingles(text: str, n: int) -> Counter:
     return Counter(tuple(tokens[i: i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens)
 
 
+_warm: list = []  # the language model is loaded once per process, before timing
+
+
 # -- extractors --------------------------------------------------------------------------
 
 def ours(url: str, html: str) -> str:
+    if not _warm:
+        _warm.append(clean("https://warm.example/", text="The model of the language detector loads on first use. " * 5))
     try:
         return clean(url, html=html).text
     except BadRecord:

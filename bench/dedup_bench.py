@@ -68,7 +68,11 @@ def learner() -> object | None:
         return None
 
 
+STAGES = Counter()  # seconds per stage of our pipeline
+
+
 def prepare(rec: dict, seq: int, learn: object | None = None) -> tuple[Doc | None, str]:
+    t0 = time.perf_counter()
     try:
         if learn is not None:
             c = clean(rec["url"], html=rec.get("html"), text=rec.get("text"), learner=learn)
@@ -76,7 +80,10 @@ def prepare(rec: dict, seq: int, learn: object | None = None) -> tuple[Doc | Non
             c = clean(rec["url"], html=rec.get("html"), text=rec.get("text"))
     except BadRecord:
         return None, ""
+    t1 = time.perf_counter()
     fp = fingerprint(c.text)
+    STAGES["clean"] += t1 - t0
+    STAGES["fingerprint"] += time.perf_counter() - t1
     r = rank(rec["url"], rec.get("published_at") or c.published_at, c.canonical_url, c.attribution, float(seq))
     return Doc(str(seq), fp, float(seq), r, site=rec["url"]), c.text
 
@@ -97,7 +104,9 @@ def run_ours(records: Sequence[dict], learn: object | None) -> tuple[list[Doc | 
     for i, rec in enumerate(records):
         doc, _ = prepare(rec, i, learn)
         docs.append(doc)
+        t0 = time.perf_counter()
         labels.append(f"x{i}" if doc is None else deduper.decide(doc).cluster_id)
+        STAGES["decide"] += time.perf_counter() - t0
     return docs, labels, len(records) / (time.perf_counter() - start), deduper
 
 
@@ -239,7 +248,9 @@ def main(argv: list[str] | None = None) -> None:
         best = max(brows, key=lambda r: r["ari"])
         print(_row(f"baseline (threshold {best['threshold']}, best ARI)", best, None))
         print(f"\nspeed ratio ours/baseline: {rate / brate:.1f}x")
-    print(f"\nours: the published canonical is the story's original for {hits:.1%} of stories")
+    n = len(records)
+    print("\nours, ms/page by stage: " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in STAGES.items()))
+    print(f"ours: the published canonical is the story's original for {hits:.1%} of stories")
     print("\nours, threshold sweep (decision only):")
     for r in rows:
         print(f"  {r['threshold']:.2f}  P {r['precision']:.4f}  R {r['recall']:.4f}  ARI {r['ari']:.4f}")

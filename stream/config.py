@@ -41,6 +41,8 @@ class Settings:
     workers: int = field(default_factory=_default_workers,
                          metadata={"help": "processes that clean and fingerprint (0: in the service process)"})
     batch_size: int = field(default=256, metadata={"help": "records per processing batch"})
+    max_poll_interval: float = field(default=300.0, metadata={
+        "help": "seconds a consumer may go without polling before the group drops it"})
     index: str = field(default="memory", metadata={"help": "dedup index: memory, or redis://host:port/db"})
     stats_interval: float = field(default=30.0, metadata={"help": "seconds between stats events"})
     log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
@@ -49,6 +49,33 @@ class _Listener(ConsumerRebalanceListener):
 
 def _names(tps) -> list[str]:
     return sorted(f"{tp.topic}-{tp.partition}" for tp in tps)
+
+
+@asynccontextmanager
+async def _polling(consumer, grace: float):
+    """Keep polling, with every partition paused, when a batch takes longer than ``grace``.
+
+    aiokafka counts the time spent outside ``getmany`` against
+    ``max_poll_interval_ms``; a slow batch would otherwise make the consumer leave
+    the group. Paused partitions return no records and keep their position, so
+    nothing is skipped. Fast batches never pause, so prefetched records are kept."""
+    paused: set = set()
+
+    async def poll() -> None:
+        await asyncio.sleep(grace)
+        paused.update(set(consumer.assignment()) - set(consumer.paused()))
+        consumer.pause(*paused)
+        while True:
+            await consumer.getmany(timeout_ms=1000)
+
+    task = asyncio.create_task(poll())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError, KafkaError):
+            await task
+        consumer.resume(*(paused & set(consumer.assignment())))
 
 
 class Service:
@@ -142,8 +169,9 @@ class Service:
     async def _handle(self, batch, consumer, workers: Workers, publisher) -> None:
         started = time.monotonic()
         records = [r for tp in sorted(batch) for r in batch[tp]]
-        prepared = await workers.prepare([(r.value, r.timestamp / 1000.0) for r in records])
-        outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
+        async with _polling(consumer, self.settings.max_poll_interval / 4):
+            prepared = await workers.prepare([(r.value, r.timestamp / 1000.0) for r in records])
+            outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
         out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
         offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
         try:

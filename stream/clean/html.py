@@ -26,7 +26,7 @@ MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
 PARAGRAPHS = "p, pre"
 MIN_MASS = 300  # characters of paragraph text below which the page has no paragraph structure
 MIN_SCORE = 10.0  # a best container scoring less means no paragraph structure either
-CANDIDATES = 8  # best raw-scored containers given the full (costlier) look
+CANDIDATES = 5  # best raw-scored containers given the full (costlier) look
 
 _NEVER_TEXT = (
     "script, style, noscript, template, svg, math, iframe, object, embed, canvas, map, "
@@ -45,7 +45,7 @@ _BOILERPLATE_NAMES = (
     "screen-reader", "skip-link", "rollover", "tooltip", "popover", "hovercard", "print-only", "pagination", "pager", "nav", "menu",
 )
 _BOILERPLATE = ", ".join(
-    f"[class*={name}], [id*={name}]" for name in _BOILERPLATE_NAMES
+    f"[class*={name}]" for name in _BOILERPLATE_NAMES
 )
 _FURNITURE_TAGS = frozenset(("aside", "nav", "footer", "header", "figure", "dialog"))
 _FURNITURE = re.compile(r"comment|sidebar|related|footer|recommend|outbrain|taboola|popular", re.I)
@@ -99,8 +99,8 @@ def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], i
         if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
             mass += _vote(para, text, scores, nodes)
     for div in body.css("div"):  # text written straight into a <div>, <br>-separated
-        text = div.text(deep=False, separator=" ", strip=True)
-        if len(text) >= 80:
+        text = div.text(deep=False)
+        if len(text) >= 80 and len(text := text.strip()) >= 80:
             mass += _vote(div, text, scores, nodes)
     return scores, nodes, mass
 
@@ -153,10 +153,10 @@ def _class_weight(node: LexborNode) -> float:
 
 
 def _link_density(node: LexborNode) -> float:
-    text = len(node.text(deep=True, separator=" ", strip=True))
+    text = len(node.text())
     if text == 0:
         return 1.0
-    links = sum(len(a.text(deep=True, separator=" ", strip=True)) for a in node.css("a"))
+    links = sum(len(a.text()) for a in node.css("a"))
     return min(1.0, links / text)
 
 

@@ -81,9 +81,9 @@ def is_sentence(line: str) -> bool:
     return words(line) >= 5 and line.rstrip().endswith(_SENTENCE_END)
 
 
-def is_boilerplate(line: str) -> bool:
+def is_boilerplate(line: str, count: int | None = None) -> bool:
     """A line that is boilerplate by its own words, wherever it appears."""
-    count = words(line)
+    count = words(line) if count is None else count
     if count <= 30:
         low = line.lower()
         if any(mark in low for mark in _FORM) or any(mark in low for mark in _COPYRIGHT) \
@@ -91,8 +91,7 @@ def is_boilerplate(line: str) -> bool:
             return True
     if count > SHORT_WORDS:
         return False
-    return bool(_UI.match(line.strip(_DECORATION)) or _BREADCRUMB.match(line)
-                and not is_sentence(line))
+    return bool(_UI.match(line.strip(_DECORATION)) or _BREADCRUMB.match(line) and not is_sentence(line))
 
 
 def is_end_marker(line: str) -> bool:
@@ -129,6 +128,8 @@ def _edge_noise(line: str) -> bool:
 def attribution(lines: list[str]) -> str | None:
     """The publication named by an "originally appeared on ..." line, if any."""
     for line in lines:
+        if "riginally" not in line and "irst" not in line:
+            continue
         if words(line) <= 60 and (match := _ATTRIBUTION.search(line)):
             name = match.group(1).strip(" .\"'“”‘’*_").removeprefix("the ")
             if name:
@@ -144,9 +145,10 @@ def clean_lines(lines: list[str]) -> list[str]:
     seen = 0
     for line in lines:
         seen += len(line)
-        if is_end_marker(line) and seen > 0.5 * total and _has_prose(kept):
+        count = words(line)
+        if count <= 8 and seen > 0.5 * total and is_end_marker(line) and _has_prose(kept):
             break
-        if line in noise or is_boilerplate(line):
+        if line in noise or is_boilerplate(line, count):
             continue
         kept.append(line)
     return trim_edges(kept)

@@ -2,9 +2,10 @@
 
 Policy, in order (every rank has the same shape, so ranks of one cluster always compare):
 
-1. **Earliest known publication day.** A copy with a ``published_at`` beats one without;
-   between dated copies the earlier UTC *day* wins. Days, not seconds: pages give date-only
-   values, time zones are often wrong, and same-day copies are better told apart by 2.
+1. **Earliest known publication time.** A copy with a ``published_at`` beats one without;
+   between dated copies the earlier time wins, in whole seconds (UTC; a time without a
+   zone is read as UTC). A date-only value stands for the *end* of that day: the page was
+   published no later than that, so a copy with an exact time on the same day is preferred.
 2. **Original-source signals.** A page whose ``rel=canonical`` names another host, or whose
    attribution line ("This article originally appeared on X") names another site, says
    it is *not* the original: it ranks after pages that do not say so.
@@ -22,11 +23,11 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 Rank = tuple[int, int, int, float]
-_NO_DAY = 10**7  # after every real day ordinal
+_NO_TIME = 2**62  # after every real time
 
 
-def _day(published_at: str | date | datetime | None) -> int | None:
-    """UTC day ordinal of an ISO 8601 date/datetime; None when absent or unreadable."""
+def _seconds(published_at: str | date | datetime | None) -> int | None:
+    """Epoch seconds of an ISO 8601 date/datetime (a date: its last second), else None."""
     if published_at is None:
         return None
     if isinstance(published_at, str):
@@ -35,11 +36,11 @@ def _day(published_at: str | date | datetime | None) -> int | None:
             published_at = datetime.fromisoformat(s) if len(s) > 10 else date.fromisoformat(s)
         except ValueError:
             return None
-    if isinstance(published_at, datetime):
-        if published_at.tzinfo is not None:
-            published_at = published_at.astimezone(UTC)
-        return published_at.date().toordinal()
-    return published_at.toordinal()
+    if not isinstance(published_at, datetime):  # a date: the end of that (UTC) day
+        published_at = datetime(published_at.year, published_at.month, published_at.day, 23, 59, 59)
+    if published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)
+    return int(published_at.timestamp())
 
 
 def _host(url: str | None) -> str:
@@ -65,10 +66,10 @@ def foreign_source(url: str, canonical_url: str | None = None, attribution: str 
 def rank(url: str, published_at: str | date | datetime | None = None, canonical_url: str | None = None,
          attribution: str | None = None, seen: float = 0.0) -> Rank:
     """The canonical rank of one copy (see the module docstring); smaller is better."""
-    day = _day(published_at)
+    when = _seconds(published_at)
     return (
-        0 if day is not None else 1,
-        day if day is not None else _NO_DAY,
+        0 if when is not None else 1,
+        when if when is not None else _NO_TIME,
         1 if foreign_source(url, canonical_url, attribution) else 0,
         float(seen),
     )

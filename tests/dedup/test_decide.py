@@ -1,0 +1,98 @@
+"""The decision on the issue's cases: copies join, look-alikes stay apart, replays are stable."""
+
+from __future__ import annotations
+
+from stream.clean import clean
+from stream.dedup import Deduper, Doc, MemoryIndex, fingerprint
+from stream.dedup.canonical import rank
+from tests.dedup.conftest import make_doc, paragraphs, read
+
+STORY = paragraphs("putin-paragraphs.txt")
+NEW = paragraphs("new-text.txt")
+
+
+def cleaned_doc(doc_id: str, url: str, *, html: str | None = None, text: str | None = None,
+                seen: float = 0.0, site: bool = True) -> Doc:
+    c = clean(url, html=html, text=text)
+    return Doc(doc_id, fingerprint(c.text), seen, rank(url, c.published_at, c.canonical_url, c.attribution, seen),
+               site=url if site else None)
+
+
+def test_flattened_copy_joins_the_html_original(deduper: Deduper) -> None:
+    original = cleaned_doc("orig", "https://worldnewstoday.example/world/putin-security-council",
+                           html=read("putin-original.html"), seen=1)
+    copy = cleaned_doc("flat", "https://paradox.example/world/putin-set-to-address", text=read("syndicated-copy.txt"),
+                       seen=2)
+    first = deduper.decide(original)
+    second = deduper.decide(copy)
+    assert first.canonical and first.cluster_id == "orig"
+    assert second.cluster_id == "orig"
+    assert not second.canonical and second.duplicate_of == "orig"
+    assert second.similarity is not None and second.similarity >= deduper.threshold
+
+
+def test_other_story_with_the_same_boilerplate_stays_apart() -> None:
+    for site in (True, False):  # with and without the same-site rule
+        deduper = Deduper(MemoryIndex())
+        copy = cleaned_doc("flat", "https://paradox.example/world/putin", text=read("syndicated-copy.txt"), site=site)
+        other = cleaned_doc("other", "https://paradox.example/world/wework",
+                            text=read("same-boilerplate-other-story.txt"), site=site)
+        deduper.decide(copy)
+        decision = deduper.decide(other)
+        assert decision.cluster_id == "other" and decision.canonical and decision.duplicate_of is None
+
+
+def test_follow_up_reusing_the_first_paragraph_stays_apart(deduper: Deduper) -> None:
+    story = make_doc("story", "\n\n".join(STORY))
+    follow_up = make_doc("follow", "\n\n".join([STORY[0], *NEW]))
+    deduper.decide(story)
+    assert deduper.decide(follow_up).cluster_id == "follow"
+    # and the other way round: the follow-up seen first does not swallow the story
+    again = Deduper(MemoryIndex())
+    again.decide(make_doc("follow", "\n\n".join([STORY[0], *NEW])))
+    assert again.decide(make_doc("story", "\n\n".join(STORY))).cluster_id == "story"
+
+
+def test_abridged_copy_with_read_more_joins(deduper: Deduper) -> None:
+    deduper.decide(make_doc("full", "\n\n".join(STORY)))
+    abridged = "\n\n".join([*STORY[:4], "Read more at https://worldnewstoday.example/world/putin"])
+    decision = deduper.decide(make_doc("short", abridged))
+    assert decision.cluster_id == "full" and decision.duplicate_of == "full"
+
+
+def test_same_site_different_stories_with_heavy_shared_furniture_stay_apart() -> None:
+    furniture = [
+        "Our journalism depends on readers like you, so please consider supporting us with a subscription today.",
+        "Comments on this article are moderated and may take up to a day to appear on the page below.",
+        "Most read this week: the ten stories everyone on our site has been talking about since Monday.",
+    ] * 3
+    a = "\n\n".join([*furniture, STORY[0], STORY[1]])
+    b = "\n\n".join([*furniture, NEW[0], NEW[1]])
+    deduper = Deduper(MemoryIndex())
+    deduper.decide(make_doc("a", a, url="https://site.example/a", site="www.site.example"))
+    assert deduper.decide(make_doc("b", b, url="https://site.example/b", site="site.example")).cluster_id == "b"
+    # the same page posted twice on one site is still one story
+    assert deduper.decide(make_doc("a2", a, url="https://site.example/a?x", site="site.example")).cluster_id == "a"
+
+
+def test_redeciding_a_doc_gives_the_same_decision(deduper: Deduper) -> None:
+    text = "\n\n".join(STORY)
+    founder = make_doc("one", text, seen=1)
+    first = deduper.decide(founder)
+    replay = deduper.decide(founder)
+    assert replay == first and replay.duplicate_of is None  # never a duplicate of itself
+    dup = make_doc("two", text, seen=2)
+    first_dup = deduper.decide(dup)
+    assert deduper.decide(dup) == first_dup and first_dup.duplicate_of == "one"
+    assert len(deduper.index) == 2
+
+
+def test_a_better_canonical_arriving_later_is_republished(deduper: Deduper) -> None:
+    text = "\n\n".join(STORY)
+    late_copy = make_doc("copy", text, url="https://copy.example/x", published_at="2022-02-22T09:00:00Z", seen=1)
+    original = make_doc("orig", text, url="https://orig.example/x", published_at="2022-02-21T12:00:00Z", seen=2)
+    assert deduper.decide(late_copy).canonical
+    decision = deduper.decide(original)
+    assert decision.canonical and decision.republish and decision.cluster_id == "copy"
+    worse = make_doc("later", text, url="https://later.example/x", published_at="2022-02-23", seen=3)
+    assert deduper.decide(worse).duplicate_of == "orig"
