@@ -112,15 +112,24 @@ def load(data: Path) -> tuple[dict[str, dict], dict[str, str]]:
     return gold, pages
 
 
-def run(name: str, extract: Callable[[str, str], str], gold: dict, pages: dict) -> dict:
+def run(extractors: dict[str, Callable[[str, str], str]], gold: dict, pages: dict) -> list[dict]:
+    """Score each extractor; time them page by page in turn, so load spikes hit all alike."""
     keys = list(gold)
-    for key in keys[:5]:  # warm-up: imports, lazy models
-        extract(gold[key]["url"], pages[key])
-    start = time.perf_counter()
-    outputs = {key: extract(gold[key]["url"], pages[key]) for key in keys}
-    seconds = time.perf_counter() - start
-    p, r, f1 = summary(shingle_scores(gold[k]["articleBody"], outputs[k]) for k in keys)
-    return {"name": name, "precision": p, "recall": r, "f1": f1, "pages_per_s": len(keys) / seconds}
+    for extract in extractors.values():
+        for key in keys[:5]:  # warm-up: imports, lazy models
+            extract(gold[key]["url"], pages[key])
+    outputs: dict[str, dict[str, str]] = {name: {} for name in extractors}
+    seconds = dict.fromkeys(extractors, 0.0)
+    for key in keys:
+        for name, extract in extractors.items():
+            start = time.perf_counter()
+            outputs[name][key] = extract(gold[key]["url"], pages[key])
+            seconds[name] += time.perf_counter() - start
+    rows = []
+    for name in extractors:
+        p, r, f1 = summary(shingle_scores(gold[k]["articleBody"], outputs[name][k]) for k in keys)
+        rows.append({"name": name, "precision": p, "recall": r, "f1": f1, "pages_per_s": len(keys) / seconds[name]})
+    return rows
 
 
 def run_parallel(workers: int, gold: dict, pages: dict) -> float:
@@ -188,11 +197,12 @@ def main() -> None:
     gold, pages = load(args.data)
     print(f"{len(gold)} pages from {args.data}  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
 
-    rows = [run("ours (stream.clean)", ours, gold, pages)]
+    extractors = {"ours (stream.clean)": ours}
     if not args.skip_trafilatura:
-        rows.append(run("trafilatura extract()", trafilatura_default, gold, pages))
-    rows.append(run("resiliparse main_content", resiliparse_default, gold, pages))
-    rows.append(run("resiliparse main_content, tuned", resiliparse_tuned, gold, pages))
+        extractors["trafilatura extract()"] = trafilatura_default
+    extractors["resiliparse main_content"] = resiliparse_default
+    extractors["resiliparse main_content, tuned"] = resiliparse_tuned
+    rows = run(extractors, gold, pages)
     parallel = run_parallel(args.workers, gold, pages) if args.workers > 1 else None
 
     print(f"\n{'extractor':34} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")

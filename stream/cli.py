@@ -1,4 +1,4 @@
-"""Entry point: ``stream run | clean | dedup | demo``."""
+"""Entry point: ``stream run | clean | dedup | replay | demo | load-samples``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--input", "-i", default="-", help="JSONL file of raw pages (default stdin)")
         p.add_argument("--output", "-o", default="-", help="JSONL output file (default stdout)")
         config.add_arguments(p, OFFLINE)
+    load = sub.add_parser("load-samples", help="produce the embedded sample pages to the input topic")
+    config.add_arguments(load)
     demo = sub.add_parser("demo", help="start the local broker, load the sample pages, run the service, "
                                        "print what was published")
     config.add_arguments(demo)
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(Service(settings).run())
         return 0
+    if args.command == "load-samples":
+        from stream.demo import load_samples
+
+        return asyncio.run(load_samples(settings))
     if args.command == "demo":
         from stream.demo import demo
 

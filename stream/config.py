@@ -43,7 +43,13 @@ class Settings:
     batch_size: int = field(default=256, metadata={"help": "records per processing batch"})
     max_poll_interval: float = field(default=300.0, metadata={
         "help": "seconds a consumer may go without polling before the group drops it"})
+    retention_days: float = field(default=30.0, metadata={
+        "help": "days of event time an indexed story stays recognisable"})
     index: str = field(default="memory", metadata={"help": "dedup index: memory, or redis://host:port/db"})
+    metrics_port: int = field(default=9108, metadata={
+        "help": "port of /metrics, /livez and /readyz (0: any free port, -1: off)"})
+    stall_seconds: float = field(default=120.0, metadata={
+        "help": "watchdog: seconds without progress while records wait before /livez fails"})
     stats_interval: float = field(default=30.0, metadata={"help": "seconds between stats events"})
     log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
     log_format: str = field(default="auto", metadata={"help": "json, console, or auto (console on a TTY)"})

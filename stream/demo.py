@@ -23,7 +23,8 @@ async def demo(settings: Settings) -> int:
     run = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:4]
     s = replace(settings, input_topic=f"demo-{run}-raw-pages", output_topic=f"demo-{run}-articles",
                 duplicates_topic=f"demo-{run}-duplicates", dlq_topic=f"demo-{run}-dlq",
-                group_id=f"demo-{run}", create_topics=True, partitions=3, stats_interval=5.0)
+                group_id=f"demo-{run}", create_topics=True, partitions=3, stats_interval=5.0,
+                metrics_port=0)
     values = raw_values()
     service = Service(s)
     task = asyncio.create_task(service.run())
@@ -35,6 +36,18 @@ async def demo(settings: Settings) -> int:
     await task
     print(summary(s, records, len(values)))
     return 0 if len(records) == len(values) else 1
+
+
+async def load_samples(settings: Settings) -> int:
+    """Produce the sample pages to the configured input topic (the compose file's loader)."""
+    from stream.kafka.client import ensure_topics
+
+    if settings.create_topics:
+        await ensure_topics(settings, [settings.input_topic])
+    values = raw_values()
+    await produce(settings, settings.input_topic, values)
+    print(f"produced {len(values)} sample pages to {settings.input_topic}")
+    return 0
 
 
 def summary(s: Settings, records, sent: int) -> str:

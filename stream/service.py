@@ -22,8 +22,11 @@ from aiokafka.structs import TopicPartition
 from stream.config import Settings
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
-from stream.kafka import client
+from stream.kafka import changelog, client
+from stream.health import Health, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
+from stream.metrics import Metrics
+from stream.models import Message, Prepared
 from stream.pipeline import Origin, Processor, messages
 from stream.stats import Stats
 from stream.workers import Workers
@@ -41,9 +44,14 @@ class _Listener(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked):
         async with self.service._lock:  # the batch in flight is published and committed first
             log.info("consumer.partitions_revoked", partitions=_names(revoked))
+            for tp in revoked:
+                self.service.metrics.forget_lag(tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned):
-        self.service.assigned = set(assigned)
+        service = self.service
+        service.assigned = set(assigned)
+        service.metrics.rebalance()
+        service.health.ready = bool(assigned) and not service.stopping.is_set()
         log.info("consumer.partitions_assigned", partitions=_names(assigned))
 
 
@@ -82,19 +90,28 @@ class Service:
     """The live service, or a bounded run over fixed offset ranges (``bounds``, for replay)."""
 
     def __init__(self, settings: Settings, index: Index | None = None,
-                 bounds: dict[TopicPartition, tuple[int, int]] | None = None, on_batch=None) -> None:
+                 bounds: dict[TopicPartition, tuple[int, int]] | None = None, on_batch=None,
+                 restore_from: tuple[str, ...] | None = None) -> None:
         self.settings = settings
         self.bounds = bounds
-        self.on_batch = on_batch  # called with the stats after every committed batch
+        self.on_batch = on_batch  # called with the number of records after every committed batch
         self.index = index if index is not None else open_index(settings)
+        # An embedded index persists through a changelog topic; a shared one (Redis) is its own store.
+        self.changelog = changelog.topic_for(settings.group_id) if hasattr(self.index, "apply") else None
+        self.restore_from = (self.changelog,) if restore_from is None and self.changelog else (restore_from or ())
+        self._changes: list = []  # index mutations not yet acknowledged by the broker
+        self._watermark = 0.0  # the newest event time seen: expiry follows event time
         self.processor = Processor(Deduper(self.index, threshold=settings.threshold))
         self.stats = Stats()
+        self.metrics = Metrics()
+        self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
         self.assigned: set[TopicPartition] = set()
         self.stopping = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def stop(self) -> None:
         self.stopping.set()
+        self.health.drain()
 
     async def run(self) -> None:
         """Run until :meth:`stop` (or a signal)."""
@@ -108,6 +125,10 @@ class Service:
                 s, [s.input_topic, s.output_topic, s.duplicates_topic, s.dlq_topic], compacted=(s.output_topic,))
             if created:
                 log.info("topics.created", topics=created)
+        if self.changelog:
+            await changelog.ensure(s, self.changelog)
+        for topic in self.restore_from:
+            await changelog.restore(s, topic, self.index)
         workers = Workers(s.workers, s.max_record_bytes)
         exactly_once = s.guarantee == "exactly_once"
         producer = client.producer(s, transactional_id=f"stream-{s.group_id}-{s.instance_id}" if exactly_once else None)
@@ -124,22 +145,32 @@ class Service:
                 if start < end:
                     remaining.add(tp)
             self.assigned = set(self.bounds)
-        publisher = (ExactlyOnce(producer, consumer, s.topics, s.group_id) if exactly_once
-                     else AtLeastOnce(producer, consumer, s.topics))
+        topics = {**s.topics, "changelog": self.changelog}
+        publisher = (ExactlyOnce(producer, consumer, topics, s.group_id) if exactly_once
+                     else AtLeastOnce(producer, consumer, topics))
+        server = await serve(self.health, self.metrics, port=s.metrics_port) if s.metrics_port >= 0 else None
+        if self.bounds is not None:
+            self.health.ready = True
         log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
-                 workers=s.workers, index=s.index)
+                 workers=s.workers, index=s.index, metrics_port=server.port if server else None)
         stats_task = asyncio.create_task(self._report(consumer))
         try:
             while not self.stopping.is_set() and (self.bounds is None or remaining):
                 batch = await consumer.getmany(timeout_ms=500, max_records=s.batch_size)
                 if self.bounds is not None:
                     batch = await self._within_bounds(batch, consumer, remaining)
+                self.health.waiting(bool(batch))
                 if batch:
                     async with self._lock:
                         await self._handle(batch, consumer, workers, publisher)
+                else:
+                    self.health.progress()
         finally:
+            self.health.drain()
             log.info("service.stopping", **self.stats.total)
             stats_task.cancel()
+            if server is not None:
+                await server.close()
             try:
                 await asyncio.wait_for(self._close(consumer, producer), SHUTDOWN_TIMEOUT)
             finally:
@@ -173,10 +204,14 @@ class Service:
             prepared = await workers.prepare([(r.value, r.timestamp / 1000.0) for r in records])
             outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
         out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
+        self._expire(prepared)
+        if self.changelog:
+            self._changes += [Message("changelog", k, v) for k, v in self.index.drain_changes()]
         offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
         try:
-            await publisher.publish(out, offsets)
+            await publisher.publish(out + self._changes, offsets)
         except KafkaError as exc:
+            self.metrics.commit(False)
             log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))
             with suppress(KafkaError):
                 await publisher.abort()
@@ -185,11 +220,16 @@ class Service:
                     consumer.seek(tp, rs[0].offset)
             await asyncio.sleep(RETRY_BACKOFF)
             return
+        self._changes = []
         latency = time.monotonic() - started
+        self.metrics.commit(True)
+        self.metrics.batch(latency, len(records))
+        self.health.progress()
         if self.on_batch is not None:
             self.on_batch(len(records))
         for outcome, record in zip(outcomes, records):
             self.stats.count(outcome.kind, latency)
+            self.metrics.record(outcome.kind, outcome.item.reason if outcome.decision is None else None)
             if outcome.kind == "article":
                 continue
             with structlog.contextvars.bound_contextvars(
@@ -202,6 +242,13 @@ class Service:
                     d = outcome.decision
                     log.debug("dedup.duplicate", id=d.doc_id, cluster_id=d.cluster_id, similarity=d.similarity)
 
+    def _expire(self, prepared) -> None:
+        """Drop index entries older than the retention window, in event time."""
+        times = [p.event_time for p in prepared if isinstance(p, Prepared)]
+        if times and max(times) > self._watermark:
+            self._watermark = max(times)
+            self.index.expire(self._watermark - self.settings.retention_days * 86400)
+
     async def _report(self, consumer) -> None:
         while True:
             await asyncio.sleep(self.settings.stats_interval)
@@ -210,5 +257,8 @@ class Service:
                 with suppress(Exception):
                     high = consumer.highwater(tp)
                     if high is not None:
-                        lag[f"{tp.topic}-{tp.partition}"] = max(0, high - await consumer.position(tp))
-            log.info("stats", **self.stats.snapshot(), lag=lag, index_entries=len(self.index))
+                        lag[f"{tp.topic}-{tp.partition}"] = behind = max(0, high - await consumer.position(tp))
+                        self.metrics.lag(tp.topic, tp.partition, behind)
+            entries = len(self.index)
+            self.metrics.index_entries(entries)
+            log.info("stats", **self.stats.snapshot(), lag=lag, index_entries=entries)

@@ -30,5 +30,5 @@ def settings(broker: str) -> Settings:
     return replace(
         Settings(), bootstrap_servers=broker, input_topic=f"t{run}-raw", output_topic=f"t{run}-articles",
         duplicates_topic=f"t{run}-dups", dlq_topic=f"t{run}-dlq", group_id=f"g{run}", instance_id=f"i{run}",
-        partitions=3, workers=1, batch_size=64, stats_interval=1.0,
+        partitions=3, workers=1, batch_size=64, stats_interval=1.0, metrics_port=0,
     )

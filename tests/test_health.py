@@ -100,8 +100,8 @@ async def test_metrics_are_scraped_after_calls(running):
 def test_metrics_registries_are_independent():
     a, b = Metrics(), Metrics()
     a.record("duplicate")
-    assert a.records_total.labels(outcome="duplicate")._value.get() == 1
-    assert b.records_total.labels(outcome="duplicate")._value.get() == 0
+    assert a.registry.get_sample_value("stream_records_total", {"outcome": "duplicate"}) == 1
+    assert b.registry.get_sample_value("stream_records_total", {"outcome": "duplicate"}) == 0
     with pytest.raises(ValueError):
         a.record("lost")
 

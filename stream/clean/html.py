@@ -39,13 +39,14 @@ _BOILERPLATE_NAMES = (
     "share", "social", "related", "newsletter", "comment", "sidebar", "breadcrumb",
     "subscribe", "signup", "sign-up", "cookie", "consent", "popup", "modal", "promo",
     "advert", "sponsor", "recommend", "outbrain", "taboola", "byline", "author",
-    "caption", "credit", "widget", "toolbar", "disqus", "rating", "tags", "keywords",
+    "caption", "credit", "toolbar", "disqus", "rating", "tags", "keywords",
     "dateline", "timestamp", "published", "read-more", "readmore", "more-stories",
     "most-popular", "trending", "banner", "masthead", "sr-only", "visually-hidden",
     "screen-reader", "skip-link", "rollover", "tooltip", "popover", "hovercard", "print-only", "pagination", "pager", "nav", "menu",
 )
 _BOILERPLATE = ", ".join(
-    f"[class*={name}]" for name in _BOILERPLATE_NAMES
+    [f"[class*={name}]" for name in _BOILERPLATE_NAMES]
+    + [f"[id*={name}]" for name in ("comment", "sidebar", "related", "share", "social", "newsletter")]
 )
 _FURNITURE_TAGS = frozenset(("aside", "nav", "footer", "header", "figure", "dialog"))
 _FURNITURE = re.compile(r"comment|sidebar|related|footer|recommend|outbrain|taboola|popular", re.I)

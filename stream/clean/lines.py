@@ -62,7 +62,9 @@ _DATE_LINE = re.compile(
     r"\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*,? \d{4})[\w\W]{0,40}$",
     re.IGNORECASE,
 )
-_BREADCRUMB = re.compile(r"^[^/>»›]{1,40}(?:\s(?:/|>|»|›|→)\s[^/>»›]{1,120}){1,8}$")
+_BREADCRUMB = re.compile(r"^[^/>»›]{1,40}(?:\s(?:/|>|»|›|→)\s[^/>»›]{1,120}){2,8}$")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_FIELDS = re.compile(r"\s(?:-|\||·|•)\s")
 _SENTENCE_END = tuple(".!?…\"'”’»)]:;。！？")
 _ATTRIBUTION = re.compile(
     r"\b(?:originally|first)\s+(?:appeared|published|posted|ran)\s+(?:on|in|at|by)\s+"
@@ -72,8 +74,9 @@ _ATTRIBUTION = re.compile(
 
 
 def words(line: str) -> int:
-    """Number of whitespace-separated words of a line."""
-    return len(line.split())
+    """Number of words of a line; for scripts written without spaces, about chars / 3."""
+    count = len(line.split())
+    return count if len(line) < 12 * count else max(count, len(line) // 3)
 
 
 def is_sentence(line: str) -> bool:
@@ -122,7 +125,12 @@ def trim_edges(lines: list[str]) -> list[str]:
 
 
 def _edge_noise(line: str) -> bool:
-    return is_date_line(line) or (words(line) <= 4 and not line.endswith(_SENTENCE_END))
+    """Bylines, datelines, "Posted by X - Category: Y - Tags: Z" and address lines."""
+    if line.endswith(_SENTENCE_END) and not is_date_line(line):
+        return False
+    count = words(line)
+    return (is_date_line(line) or count <= 4 or count <= 12 and bool(_YEAR.search(line))
+            or count <= 40 and len(_FIELDS.findall(line)) >= 3)
 
 
 def attribution(lines: list[str]) -> str | None:

@@ -49,7 +49,8 @@ def producer(settings: Settings, transactional_id: str | None = None) -> AIOKafk
     )
 
 
-async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[str, ...] = ()) -> list[str]:
+async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[str, ...] = (),
+                        partitions: int | None = None) -> list[str]:
     """Create the missing ``topics``; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
@@ -58,7 +59,7 @@ async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:
             new = [
-                NewTopic(t, settings.partitions, 1, topic_configs={
+                NewTopic(t, partitions or settings.partitions, 1, topic_configs={
                     "max.message.bytes": str(message_limit(settings)),
                     "cleanup.policy": "compact" if t in compacted else "delete",
                 })

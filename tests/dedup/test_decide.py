@@ -96,3 +96,11 @@ def test_a_better_canonical_arriving_later_is_republished(deduper: Deduper) -> N
     assert decision.canonical and decision.republish and decision.cluster_id == "copy"
     worse = make_doc("later", text, url="https://later.example/x", published_at="2022-02-23", seen=3)
     assert deduper.decide(worse).duplicate_of == "orig"
+
+
+def test_sample_story_without_the_cleaner() -> None:
+    """The same two cases on the raw flattened text: the fingerprint alone copes with its boilerplate."""
+    deduper = Deduper(MemoryIndex())
+    deduper.decide(make_doc("orig", "\n\n".join(STORY)))
+    assert deduper.decide(make_doc("flat", read("syndicated-copy.txt"))).cluster_id == "orig"
+    assert deduper.decide(make_doc("other", read("same-boilerplate-other-story.txt"))).cluster_id == "other"

@@ -1,0 +1,153 @@
+"""The changelog record format of the dedup index: compact, versioned, binary.
+
+One index mutation is one ``(key, value)`` record; ``value`` None is a tombstone. The
+changelog topic is compacted, so only the last record of each key survives, and each key
+carries the *whole* state of what it names (never a delta):
+
+* **Entry** ``b"E" + id`` (11 bytes for a 20-hex-char doc id; ``b"e" + utf-8`` for any
+  other id): the indexed document. Value, little endian::
+
+      u8 version=1 | u8 flags (1: has similarity) | f64 event_time | u32 size
+      | f64 similarity | u16 num_perm | u16 num_keys | id cluster_id
+      | u32[num_perm] signature | u32[num_keys] key hashes
+
+  ~680 bytes at 128 permutations and 32 bands. The key hashes are :func:`key_hash` of the
+  LSH band keys, so a restore needs neither the text nor the band function.
+* **Canonical** ``b"C" + id`` (``b"c" + utf-8``): a cluster's canonical. Value::
+
+      u8 version=1 | id doc_id | u8 n | n x (u8 kind b"f"/b"i" | f64 or i64)
+
+  so a rank of floats, ints and ``math.inf`` comes back equal and of the same types.
+
+An ``id`` inside a value is ``0x00`` + 10 raw bytes (a 20-hex-char doc id) or ``0x01`` +
+u16 length + utf-8 (any other id).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+VERSION = 1
+ENTRY, CANONICAL = b"E", b"C"
+_HEX = frozenset("0123456789abcdef")
+_HEAD = struct.Struct("<BBdIdHH")
+_RANK_ITEM = struct.Struct("<cd")
+_RANK_INT = struct.Struct("<cq")
+
+
+class CodecError(ValueError):
+    """A changelog record this version cannot read."""
+
+
+def is_hex_id(doc_id: str) -> bool:
+    return len(doc_id) == 20 and _HEX.issuperset(doc_id)
+
+
+def key_hash(key: bytes) -> int:
+    """The 32-bit hash an LSH band key is stored under (stable across processes)."""
+    return xxhash.xxh32_intdigest(key, seed=0x5EED)
+
+
+def record_key(kind: bytes, doc_id: str) -> bytes:
+    if is_hex_id(doc_id):
+        return kind + bytes.fromhex(doc_id)
+    return kind.lower() + doc_id.encode("utf-8")
+
+
+def parse_key(key: bytes) -> tuple[bytes, str]:
+    """``(ENTRY or CANONICAL, id)`` of a record key."""
+    kind = key[:1]
+    if kind in (ENTRY, CANONICAL) and len(key) == 11:
+        return kind, key[1:].hex()
+    if kind in (b"e", b"c"):
+        return kind.upper(), key[1:].decode("utf-8")
+    raise CodecError(f"unknown changelog key {key[:12]!r}")
+
+
+def pack_id(doc_id: str) -> bytes:
+    if is_hex_id(doc_id):
+        return b"\x00" + bytes.fromhex(doc_id)
+    raw = doc_id.encode("utf-8")
+    return b"\x01" + struct.pack("<H", len(raw)) + raw
+
+
+def unpack_id(buf: bytes | memoryview, at: int) -> tuple[str, int]:
+    if buf[at] == 0:
+        return bytes(buf[at + 1:at + 11]).hex(), at + 11
+    (n,) = struct.unpack_from("<H", buf, at + 1)
+    return bytes(buf[at + 3:at + 3 + n]).decode("utf-8"), at + 3 + n
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """A decoded entry value (the doc id is in the record key)."""
+
+    cluster_id: str
+    signature: np.ndarray  # uint32
+    size: int
+    event_time: float
+    similarity: float | None
+    key_hashes: np.ndarray  # uint32
+
+
+def encode_entry(cluster_id: str, signature: np.ndarray, size: int, event_time: float,
+                 similarity: float | None, key_hashes: np.ndarray) -> bytes:
+    sig = np.ascontiguousarray(signature, dtype="<u4")
+    hashes = np.ascontiguousarray(key_hashes, dtype="<u4")
+    head = _HEAD.pack(VERSION, 0 if similarity is None else 1, event_time, size,
+                      math.nan if similarity is None else similarity, len(sig), len(hashes))
+    return b"".join((head, pack_id(cluster_id), sig.tobytes(), hashes.tobytes()))
+
+
+def decode_entry(value: bytes) -> EntryRecord:
+    version, flags, event_time, size, sim, num_perm, num_keys = _HEAD.unpack_from(value, 0)
+    if version != VERSION:
+        raise CodecError(f"entry record version {version}, this code reads {VERSION}")
+    cluster_id, at = unpack_id(value, _HEAD.size)
+    sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=at).astype(np.uint32)
+    hashes = np.frombuffer(value, dtype="<u4", count=num_keys, offset=at + 4 * num_perm).astype(np.uint32)
+    return EntryRecord(cluster_id, sig, size, event_time, sim if flags & 1 else None, hashes)
+
+
+def encode_rank(rank: tuple) -> bytes:
+    parts = [struct.pack("<B", len(rank))]
+    for x in rank:
+        if isinstance(x, int) and -(2**63) <= x < 2**63:  # bool too: it is an int
+            parts.append(_RANK_INT.pack(b"i", int(x)))
+        elif isinstance(x, float | int):
+            parts.append(_RANK_ITEM.pack(b"f", float(x)))
+        else:
+            raise TypeError(f"a rank holds numbers, not {type(x).__name__}")
+    return b"".join(parts)
+
+
+def decode_rank(buf: bytes | memoryview, at: int = 0) -> tuple:
+    n = buf[at]
+    at += 1
+    out: list[float | int] = []
+    for _ in range(n):
+        kind = bytes(buf[at:at + 1])
+        if kind == b"i":
+            out.append(_RANK_INT.unpack_from(buf, at)[1])
+        elif kind == b"f":
+            out.append(_RANK_ITEM.unpack_from(buf, at)[1])
+        else:
+            raise CodecError(f"unknown rank item kind {kind!r}")
+        at += 9
+    return tuple(out)
+
+
+def encode_canonical(doc_id: str, rank: tuple) -> bytes:
+    return struct.pack("<B", VERSION) + pack_id(doc_id) + encode_rank(rank)
+
+
+def decode_canonical(value: bytes) -> tuple[str, tuple]:
+    if value[0] != VERSION:
+        raise CodecError(f"canonical record version {value[0]}, this code reads {VERSION}")
+    doc_id, at = unpack_id(value, 1)
+    return doc_id, decode_rank(value, at)
