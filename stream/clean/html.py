@@ -23,7 +23,8 @@ from resiliparse.extract.html2text import extract_plain_text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
-PARAGRAPHS = "p, pre"
+PARAGRAPHS = "p, pre, div"
+DIV_PARAGRAPH = 80  # characters of text straight inside a <div> for it to count as a paragraph
 MIN_MASS = 300  # characters of paragraph text below which the page has no paragraph structure
 MIN_SCORE = 10.0  # a best container scoring less means no paragraph structure either
 CANDIDATES = 5  # best raw-scored containers given the full (costlier) look
@@ -96,13 +97,14 @@ def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], i
     nodes: dict[int, LexborNode] = {}
     mass = 0
     for para in body.css(PARAGRAPHS):
-        text = para.text()
-        if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
+        if para.tag == "div":  # text written straight into a <div>, <br>-separated
+            text = para.text(deep=False)
+            least = DIV_PARAGRAPH
+        else:
+            text = para.text()
+            least = MIN_PARAGRAPH
+        if len(text) >= least and len(text := text.strip()) >= least:
             mass += _vote(para, text, scores, nodes)
-    for div in body.css("div"):  # text written straight into a <div>, <br>-separated
-        text = div.text(deep=False)
-        if len(text) >= 80 and len(text := text.strip()) >= 80:
-            mass += _vote(div, text, scores, nodes)
     return scores, nodes, mass
 
 

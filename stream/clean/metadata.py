@@ -164,7 +164,7 @@ def _canonical(url: str, tree) -> str | None:
     if node is None:
         return None
     href = (node.attributes.get("href") or "").strip()
-    if not href:
+    if not href or href == url:
         return None
     try:
         target = urljoin(url, href)

@@ -39,7 +39,7 @@ from stream.dedup.fingerprint import NUM_PERM, Fingerprint
 from stream.dedup.index import Canonical, Entry, Index
 
 BANDS, ROWS = 32, 2  # the first BANDS*ROWS signature values; see docs/dedup.md
-THRESHOLD = 0.5
+THRESHOLD = 0.6  # see docs/dedup.md for the sweep
 MIN_SIZE = 40  # shingles: the smaller doc of a containment match (~ a 45-word paragraph)
 MIN_RATIO = 0.2  # smaller/larger size for a containment match
 SAME_SITE = 0.9  # resemblance needed between two pages of one site

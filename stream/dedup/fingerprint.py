@@ -23,15 +23,12 @@ import numpy as np
 import xxhash
 
 NUM_PERM = 128
-SHINGLE = 4  # words per shingle
+SHINGLE = 5  # words per shingle
 MIN_LINE_WORDS = 8  # shorter lines are boilerplate-prone and left out of the shingles
 SEED = 1
 _CHUNK = 4096  # shingles per numpy block (bounds memory at NUM_PERM * _CHUNK * 8 bytes)
 
 _WORD = re.compile(r"\w+")
-# list items and indented lines: teaser lists, comment threads, menus (not article prose)
-_LISTY = re.compile(r"\s+\S|\s*(?:[•·*▪►‣◦]|\d{1,2}[.)]\s)")
-SKIP_LISTS = True
 _APOS = ("'", "’", "‘", "`", "´", "ʼ")  # deleted: it’s = it's = its
 _EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
 
@@ -57,10 +54,7 @@ def lines(text: str) -> list[list[str]]:
     for ch in _APOS:
         if ch in text:
             text = text.replace(ch, "")
-    raw = text.splitlines()
-    if SKIP_LISTS:
-        raw = [line for line in raw if not _LISTY.match(line)]
-    return [words for words in (_WORD.findall(line) for line in raw) if words]
+    return [words for words in (_WORD.findall(line) for line in text.splitlines()) if words]
 
 
 def shingles(text: str) -> np.ndarray:
