@@ -20,27 +20,45 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 class RateLimit:
     """Let through at most ``burst`` warning-or-worse events of one name per ``window``
-    seconds; the next one let through carries ``suppressed``, the count dropped meanwhile."""
+    seconds; the next one let through carries ``suppressed``, the count dropped meanwhile.
+
+    It is a structlog processor for our events and a :class:`logging.Filter` for the
+    stdlib records of libraries."""
 
     def __init__(self, burst: int = 20, window: float = 10.0, clock=time.monotonic) -> None:
         self.burst, self.window, self.clock = burst, window, clock
         self._state: dict[str, list[float | int]] = {}  # event -> [window start, seen, dropped]
 
-    def __call__(self, logger: Any, method: str, event: dict) -> dict:
-        if method not in ("warning", "error", "critical", "exception"):
-            return event
+    def allow(self, name: str) -> int | None:
+        """None to drop the event, else how many were dropped before it."""
         now = self.clock()
-        state = self._state.setdefault(event.get("event", ""), [now, 0, 0])
+        state = self._state.setdefault(name, [now, 0, 0])
         if now - state[0] >= self.window:
             state[0], state[1] = now, 0
         state[1] += 1
         if state[1] > self.burst:
             state[2] += 1
+            return None
+        dropped, state[2] = int(state[2]), 0
+        return dropped
+
+    def __call__(self, logger: Any, method: str, event: dict) -> dict:
+        if method not in ("warning", "error", "critical", "exception"):
+            return event
+        dropped = self.allow(event.get("event", ""))
+        if dropped is None:
             raise structlog.DropEvent
-        if state[2]:
-            event["suppressed"] = state[2]
-            state[2] = 0
+        if dropped:
+            event["suppressed"] = dropped
         return event
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        dropped = self.allow(f"lib.{record.name}:{record.msg}")
+        if dropped:
+            record.suppressed = dropped
+        return dropped is not None
 
 
 def _library_event(logger: Any, method: str, event: dict) -> dict:
@@ -56,22 +74,23 @@ def configure(level: str = "info", fmt: str = "auto", instance: str = "", stream
     """Configure structlog, and route the stdlib logging of libraries (aiokafka) through it."""
     stream = stream or sys.stdout
     console = fmt == "console" or (fmt == "auto" and stream.isatty())
+    limit = RateLimit()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        RateLimit(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         lambda _l, _m, e: {**e, "instance": instance} if instance else e,
     ]
     renderer: Any = (structlog.dev.ConsoleRenderer() if console else
                      structlog.processors.JSONRenderer(serializer=lambda o, **_: orjson.dumps(o).decode()))
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared[:2], limit, *shared[2:], structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
+    handler.addFilter(limit)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, _library_event],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -26,7 +26,11 @@ class AtLeastOnce:
         await asyncio.gather(*futures)
 
     async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
-        await self._send(messages)
+        """Index changes first, then outputs, then offsets, each step acknowledged before
+        the next: a crash anywhere re-delivers records whose decisions are already
+        durable, so they are decided, and published, identically."""
+        await self._send([m for m in messages if m.kind == "changelog"])
+        await self._send([m for m in messages if m.kind != "changelog"])
         await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in offsets.items()})
 
     async def abort(self) -> None:

@@ -1,0 +1,125 @@
+"""Faults on the real broker: kill -9, a broker restart, an instance joining and leaving."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from stream.decode import decode, doc_id
+from stream.kafka.topics import produce
+from tests import stories
+from tests.service_support import outputs, spawn, stop, wait_for_log
+
+pytestmark = pytest.mark.kafka
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def story_of(values: list[bytes]) -> dict[str, int]:
+    return {doc_id(decode(v, 1 << 20)): orjson.loads(v)["story"] for v in values}
+
+
+async def produce_over(settings, values: list[bytes], chunks: int, pause: float) -> None:
+    """Produce ``values`` in ``chunks`` pieces, ``pause`` seconds apart: a stream, not a burst."""
+    step = -(-len(values) // chunks)
+    for i in range(0, len(values), step):
+        await produce(settings, settings.input_topic, values[i : i + step])
+        await asyncio.sleep(pause)
+
+
+def check(records, settings, stories_by_id: dict[str, int], exactly_once: bool) -> dict:
+    """Every input accounted for; one canonical per story; repeated outputs identical."""
+    outcomes = defaultdict(list)
+    canonicals = defaultdict(set)
+    for r in records:
+        assert r.topic != settings.dlq_topic, r.headers
+        value = orjson.loads(r.value)
+        outcomes[value["id"]].append((r.topic, r.key, r.value))
+        if r.topic == settings.output_topic:
+            canonicals[stories_by_id[value["id"]]].add(value["id"])
+    assert set(outcomes) == set(stories_by_id)  # nothing lost
+    repeated = {i: o for i, o in outcomes.items() if len(o) > 1}
+    if exactly_once:
+        assert not repeated
+    else:
+        assert all(len(set(o)) == 1 for o in repeated.values())  # byte-identical, same key and topic
+    assert len(canonicals) == len(set(stories_by_id.values()))
+    assert all(len(ids) == 1 for ids in canonicals.values()), {s: i for s, i in canonicals.items() if len(i) > 1}
+    return {"inputs": len(stories_by_id), "repeated": len(repeated)}
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+async def test_kill_9_five_times_during_10000_records(settings, tmp_path, guarantee):
+    settings = replace(settings, guarantee=guarantee, batch_size=128)
+    values = stories.stream(2000, 5)
+    ids = story_of(values)
+    rng = random.Random(guarantee)
+    logs = iter(tmp_path / f"run{i}.log" for i in range(100))
+    proc = spawn(settings, log := next(logs))
+    await wait_for_log(log, "consumer.partitions_assigned")
+    producing = asyncio.create_task(produce_over(settings, values, chunks=20, pause=0.6))
+    for _ in range(5):
+        await asyncio.sleep(rng.uniform(1.0, 4.0))
+        proc.kill()
+        proc.wait()
+        proc = spawn(settings, next(logs))
+    await producing
+    try:
+        records = await outputs(settings, len(values), timeout=420, settle=3.0)
+    finally:
+        assert stop(proc) == 0
+    counts = check(records, settings, ids, exactly_once=guarantee == "exactly_once")
+    print(f"\nkill -9 x5, {guarantee}: {counts}")
+
+
+async def test_broker_restart_mid_stream(settings, tmp_path):
+    port = 19392
+    broker = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_LOCAL_FRESH": "1"}
+    script = str(ROOT / "deploy" / "kafka-local")
+    subprocess.run([script, "start"], env=broker, check=True, stdout=subprocess.DEVNULL)
+    broker.pop("KAFKA_LOCAL_FRESH")
+    try:
+        settings = replace(settings, bootstrap_servers=f"127.0.0.1:{port}")
+        values = stories.stream(300, 4)
+        proc = spawn(settings, log := tmp_path / "service.log")
+        await wait_for_log(log, "consumer.partitions_assigned")
+        await produce(settings, settings.input_topic, values[:600])
+        await asyncio.sleep(1.0)
+        subprocess.run([script, "restart"], env=broker, check=True, stdout=subprocess.DEVNULL)
+        await produce(settings, settings.input_topic, values[600:])
+        try:
+            records = await outputs(settings, len(values), timeout=240, settle=3.0)
+        finally:
+            code = stop(proc)
+        assert code == 0
+        check(records, settings, story_of(values), exactly_once=True)
+    finally:
+        subprocess.run([script, "stop"], env=broker, stdout=subprocess.DEVNULL)
+
+
+@pytest.mark.redis
+async def test_an_instance_joins_and_leaves_mid_stream(settings, tmp_path):
+    settings = replace(settings, index=f"redis://127.0.0.1:6379/0?namespace={settings.group_id}", batch_size=64)
+    values = stories.stream(400, 5)
+    first = spawn(settings, log := tmp_path / "first.log")
+    await wait_for_log(log, "consumer.partitions_assigned")
+    producing = asyncio.create_task(produce_over(settings, values, chunks=10, pause=0.5))
+    await asyncio.sleep(2.0)
+    second = spawn(replace(settings, instance_id=settings.instance_id + "-b"), log2 := tmp_path / "second.log")
+    await wait_for_log(log2, "consumer.partitions_assigned")
+    await asyncio.sleep(2.0)
+    assert stop(second) == 0
+    await producing
+    try:
+        records = await outputs(settings, len(values), timeout=240, settle=3.0)
+    finally:
+        assert stop(first) == 0
+    check(records, settings, story_of(values), exactly_once=True)
+    assert Counter(r.topic for r in records)[settings.output_topic] == 400
