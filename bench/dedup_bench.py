@@ -19,6 +19,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bench.syndication import generate
@@ -154,6 +155,31 @@ def baseline_cluster(minhashes: Sequence, threshold: float) -> list[str]:
     return labels
 
 
+# -- the service's own offline command -------------------------------------------------------
+
+
+def run_cli(records: Sequence[dict], workers: int, out_dir: Path) -> tuple[list[str], float]:
+    """``stream dedup`` on the same pages (what the hidden benchmark runs); labels and pages/s."""
+    import json
+    import subprocess
+    import sys
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages, result = out_dir / "syndication.jsonl", out_dir / "stream-dedup.jsonl"
+    with pages.open("w") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stream", "dedup", "-i", str(pages), "-o", str(result),
+                    "--workers", str(workers), "--threshold", str(THRESHOLD), "--log-level", "warning"], check=True)
+    rate = len(records) / (time.perf_counter() - start)
+    by_url = {}
+    for i, line in enumerate(result.read_text().splitlines()):
+        row = json.loads(line)
+        by_url[row["url"]] = row.get("cluster_id") or f"error{i}"
+    return [by_url.get(rec["url"], f"missing{i}") for i, rec in enumerate(records)], rate
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -175,7 +201,7 @@ def plot(rows: list[dict], default: float, path: Path) -> None:
     ax.axhline(0.99, color="C0", ls=":", lw=0.8)
     ax.axhline(0.95, color="C1", ls=":", lw=0.8)
     ax.set_xlabel("threshold (containment / resemblance score)")
-    ax.set_ylim(0.5, 1.005)
+    ax.set_ylim(0.8, 1.005)
     ax.set_title("stream dedup on the syndication benchmark")
     ax.legend(loc="lower left")
     fig.tight_layout()
@@ -218,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--diagnose", action="store_true")
+    ap.add_argument("--cli", type=int, metavar="WORKERS", default=None,
+                    help="also run `stream dedup --workers N` on the same pages (writes bench/out/)")
     ap.add_argument("--plot", type=Path, default=PLOT)
     args = ap.parse_args(argv)
 
@@ -234,10 +262,16 @@ def main(argv: list[str] | None = None) -> None:
     hits = canonical_hits(records, labels, deduper)
     grid = [round(0.2 + 0.05 * i, 2) for i in range(16)]
     rows = sweep(gold, lambda t: decide_all(docs, t)[0], grid)
+    anonymous = [None if d is None else replace(d, site=None, rank=tuple(d.rank)) for d in docs]
+    no_site = pairwise(gold, decide_all(anonymous, THRESHOLD)[0])
     plot(rows, THRESHOLD, args.plot)
 
     print("\n| pipeline | precision | recall | F1 | ARI | pages/s |\n|---|---|---|---|---|---|")
     print(_row(f"ours (threshold {THRESHOLD})", ours, rate))
+    print(_row("ours, no site known (decision only)", no_site, None))
+    if args.cli is not None:
+        cli_labels, cli_rate = run_cli(records, args.cli, Path(__file__).resolve().parent / "out")
+        print(_row(f"`stream dedup --workers {args.cli}`", pairwise(gold, cli_labels), cli_rate))
     if not args.no_baseline:
         mhs, secs = baseline_minhashes(records)
         t0 = time.perf_counter()

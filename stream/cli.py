@@ -12,7 +12,7 @@ import structlog
 from stream import config, logs
 from stream.errors import ConfigError
 
-OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "log_level", "log_format")
+OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "learn_boilerplate", "log_level", "log_format")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -33,7 +33,9 @@ class Settings:
     instance_id: str = field(default_factory=socket.gethostname,
                              metadata={"help": "this instance's id: in logs and the transactional id; unique per process"})
     guarantee: str = field(default="exactly_once", metadata={"help": "exactly_once or at_least_once"})
-    threshold: float = field(default=0.5, metadata={"help": "dedup similarity threshold (0-1)"})
+    threshold: float = field(default=0.6, metadata={"help": "dedup similarity threshold (0-1)"})
+    learn_boilerplate: bool = field(default=False, metadata={
+        "help": "also drop lines that recur across a site's pages (outputs then depend on what came before)"})
     max_record_bytes: int = field(default=4 * 1024 * 1024,
                                   metadata={"help": "larger input records go to the dead-letter topic"})
     create_topics: bool = field(default=True, metadata={"help": "create missing topics at start"})

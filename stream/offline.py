@@ -24,7 +24,8 @@ def _lines(inp: BinaryIO) -> Iterator[tuple[bytes, None]]:
 
 def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int]:
     counts = {"records": 0, "errors": 0}
-    workers = Workers(settings.workers, settings.max_record_bytes, fingerprinted=False)
+    workers = Workers(settings.workers, settings.max_record_bytes, fingerprinted=False,
+                      learn=settings.learn_boilerplate)
     try:
         for item in workers.stream(_lines(inp)):
             line = clean_line(item)
@@ -39,7 +40,7 @@ def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int
 def run_dedup(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int]:
     counts = {"records": 0, "article": 0, "duplicate": 0, "dead_letter": 0}
     processor = Processor(Deduper(open_index(settings), threshold=settings.threshold))
-    workers = Workers(settings.workers, settings.max_record_bytes)
+    workers = Workers(settings.workers, settings.max_record_bytes, learn=settings.learn_boilerplate)
     try:
         for item in workers.stream(_lines(inp)):
             outcome: Outcome = processor.decide(item)

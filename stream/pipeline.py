@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from stream.clean import clean
+from stream.clean import BoilerplateLearner, clean
 from stream.decode import decode, doc_id, parse_time, source
 from stream.dedup import Decision, Deduper, Doc, fingerprint
 from stream.dedup.canonical import rank
@@ -22,14 +22,29 @@ from stream.errors import BadRecord
 from stream.models import Message, Prepared, Rejected
 
 
+_learner: BoilerplateLearner | None = None
+
+
+def learner() -> BoilerplateLearner:
+    """This process's per-domain boilerplate learner (bounded memory)."""
+    global _learner
+    if _learner is None:
+        _learner = BoilerplateLearner()
+    return _learner
+
+
 def prepare(value: bytes | None, max_bytes: int, timestamp: float | None = None,
-            fingerprinted: bool = True) -> Prepared | Rejected:
-    """Decode, clean and (unless told not to) fingerprint one record. Never raises."""
+            fingerprinted: bool = True, learn: bool = False) -> Prepared | Rejected:
+    """Decode, clean and (unless told not to) fingerprint one record. Never raises.
+
+    With ``learn``, lines that recur across a domain's pages are dropped too; the
+    text then depends on the pages seen before, so outputs are no longer a
+    function of the record alone."""
     url = None
     try:
         page = decode(value, max_bytes)
         url = page.url
-        cleaned = clean(page.url, html=page.html, text=page.text)
+        cleaned = clean(page.url, html=page.html, text=page.text, learner=learner() if learn else None)
         event_time = parse_time(page.published_at or page.fetched_at or "") or timestamp or 0.0
         fp = fingerprint(cleaned.text) if fingerprinted else None
         return Prepared(doc_id(page), page, cleaned, fp, event_time)
@@ -42,9 +57,9 @@ def prepare(value: bytes | None, max_bytes: int, timestamp: float | None = None,
 
 
 def prepare_many(values: list[tuple[bytes | None, float | None]], max_bytes: int,
-                 fingerprinted: bool = True) -> list[Prepared | Rejected]:
+                 fingerprinted: bool = True, learn: bool = False) -> list[Prepared | Rejected]:
     """:func:`prepare` over a chunk; the unit of work sent to a worker process."""
-    return [prepare(value, max_bytes, ts, fingerprinted) for value, ts in values]
+    return [prepare(value, max_bytes, ts, fingerprinted, learn) for value, ts in values]
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,7 @@ class Service:
             await changelog.ensure(s, self.changelog)
         for topic in self.restore_from:
             await changelog.restore(s, topic, self.index)
-        workers = Workers(s.workers, s.max_record_bytes)
+        workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
         exactly_once = s.guarantee == "exactly_once"
         producer = client.producer(s, transactional_id=f"stream-{s.group_id}-{s.instance_id}" if exactly_once else None)
         consumer = client.consumer(s)

@@ -19,9 +19,9 @@ Item = tuple[bytes | None, float | None]  # raw value, fallback event time
 
 
 class Workers:
-    def __init__(self, workers: int, max_bytes: int, fingerprinted: bool = True) -> None:
+    def __init__(self, workers: int, max_bytes: int, fingerprinted: bool = True, learn: bool = False) -> None:
         self.size = workers
-        self._fn = partial(prepare_many, max_bytes=max_bytes, fingerprinted=fingerprinted)
+        self._fn = partial(prepare_many, max_bytes=max_bytes, fingerprinted=fingerprinted, learn=learn)
         self._pool: Executor | None = None
         if workers > 0:
             ctx = multiprocessing.get_context("forkserver")

@@ -51,21 +51,25 @@ def clean(
 ) -> Cleaned:
     """Return the article of one page; raise :class:`BadRecord` when nothing is left.
 
-    ``html`` wins over ``text`` when both are given. A ``learner`` (optional) drops the
-    lines it learned are boilerplate on ``url``'s domain, then learns from this page.
+    ``html`` wins over ``text`` when both are given, unless it is blank. A ``learner``
+    (optional) drops the lines it learned are boilerplate on ``url``'s domain, then
+    learns from this page.
     """
+    use_html = html is not None and (text is None or not isinstance(html, str)
+                                     or (html != "" and not html.isspace()))
+    if not use_html and text is None:
+        raise BadRecord("bad_input", "neither html nor text was given")
     try:
-        if html is not None:
+        if use_html:
             return _clean_html(url, _sane(html, nul=False), learner)
-        if text is not None:
-            return _clean_text(url, _sane(text), learner)
+        return _clean_text(url, _sane(text), learner)
     except BadRecord:
         raise
     except RecursionError as exc:
         raise BadRecord("too_deep", "the page nests too deeply to read") from exc
-    except (ValueError, TypeError, MemoryError, UnicodeError, RuntimeError) as exc:
-        raise BadRecord("unparseable_html", f"{type(exc).__name__}: {exc}"[:200]) from exc
-    raise BadRecord("bad_input", "neither html nor text was given")
+    except Exception as exc:  # the edge: whatever a library or odd input throws is this record's fault
+        reason = "unparseable_html" if use_html else "bad_input"
+        raise BadRecord(reason, f"{type(exc).__name__}: {exc}"[:200]) from exc
 
 
 def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:

@@ -4,9 +4,14 @@ A line (or block) that recurs on many pages of one domain is the site's furnitur
 ad, a slogan, a "follow us on Telegram" line, an "About the company" paragraph. The
 learner keeps, for the ``max_domains`` most recently seen domains (LRU), a counter of
 line fingerprints (64-bit xxhash of the line lower-cased, digits folded, white space
-collapsed) holding at most ``max_lines`` entries: when it is full, every count is
-halved and the zeros are dropped, so lines that stopped recurring age out. A line is
-boilerplate for a domain once it was seen on ``min_pages`` distinct pages of it.
+collapsed) holding at most ``max_lines`` entries: when it is full, every count (and
+the page count) is halved and the zeros are dropped, so lines that stopped recurring
+age out. A line is boilerplate for a domain once it was seen on ``min_pages`` distinct
+pages of it and on at least ``min_share`` of them.
+
+A site that republishes one story several times must not lose the story: when the
+learned lines would take more than ``max_drop`` of a page's characters, the page is
+left as it is (furniture is a minority of an article page; a copy is not).
 
 Memory is bounded by ``max_domains * max_lines`` counters (default 2,000 * 2,048).
 Not thread-safe: use one learner per worker.
@@ -33,12 +38,24 @@ class _Domain:
 class BoilerplateLearner:
     """Learn recurring lines per domain; tell which lines of a new page are boilerplate."""
 
-    def __init__(self, *, max_domains: int = 2_000, max_lines: int = 2_048, min_pages: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        max_domains: int = 2_000,
+        max_lines: int = 2_048,
+        min_pages: int = 3,
+        min_share: float = 0.2,
+        max_drop: float = 0.5,
+    ) -> None:
         if max_domains < 1 or max_lines < 1 or min_pages < 2:
             raise ValueError("max_domains, max_lines >= 1 and min_pages >= 2")
+        if not (0.0 <= min_share <= 1.0 and 0.0 < max_drop <= 1.0):
+            raise ValueError("min_share in [0, 1] and max_drop in (0, 1]")
         self.max_domains = max_domains
         self.max_lines = max_lines
         self.min_pages = min_pages
+        self.min_share = min_share
+        self.max_drop = max_drop
         self._domains: OrderedDict[str, _Domain] = OrderedDict()
 
     def __len__(self) -> int:
@@ -55,7 +72,12 @@ class BoilerplateLearner:
         if domain is None or domain.pages < self.min_pages:
             return lines
         counts = domain.counts
-        return [line for line in lines if counts.get(fingerprint(line), 0) < self.min_pages]
+        least = max(self.min_pages, self.min_share * domain.pages)
+        kept = [line for line in lines if counts.get(fingerprint(line), 0) < least]
+        total = sum(len(line) for line in lines)
+        if total - sum(len(line) for line in kept) > self.max_drop * total:
+            return lines  # mostly known text: a republished story, not furniture
+        return kept
 
     def observe(self, url: str, lines: list[str]) -> None:
         """Count each distinct line of one page of the domain of ``url``."""
@@ -73,6 +95,7 @@ class BoilerplateLearner:
             counts[key] = counts.get(key, 0) + 1
             if len(counts) > self.max_lines:
                 _age(counts)
+                domain.pages = max(1, domain.pages // 2)
 
 
 def domain_of(url: str) -> str:

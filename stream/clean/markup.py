@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser
 from stream.errors import BadRecord
 
 MAX_DEPTH = 400  # elements nested deeper than this make the page unreadable
-SUSPECT_TAGS = 15_000  # pages with more '<' than this get the depth check first
+SUSPECT_TAGS = 5_000  # pages with more "<" than this get the depth check first (~1.5 ms)
 _DEEP = " > ".join(["*"] * MAX_DEPTH)
 
 

@@ -15,12 +15,36 @@ import re
 from stream.clean import lines as rules
 
 _BREADCRUMB_SPLIT = re.compile(r"\s(?:/|>|»|›|→)\s")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 MAX_TITLE_WORDS = 25
+WRAP_WIDTH = 50  # characters: shorter lines are not a wrapped paragraph's
 
 
 def split_lines(text: str) -> list[str]:
-    """The non-empty lines of a text, with white space collapsed."""
-    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    """The blocks of a text, one per line, with white space collapsed.
+
+    A hard-wrapped paragraph (long lines that stop mid-sentence, blank lines between
+    paragraphs) is joined back into one line.
+    """
+    blocks: list[str] = []
+    for chunk in _BLANK_LINE.split(text):
+        lines = [" ".join(line.split()) for line in chunk.splitlines()]
+        lines = [line for line in lines if line]
+        if len(lines) > 1 and _wrapped(lines):
+            blocks.append(" ".join(lines))
+        else:
+            blocks.extend(lines)
+    return blocks
+
+
+def _wrapped(lines: list[str]) -> bool:
+    """Lines of one paragraph broken at a fixed width: long, alike, not ending sentences."""
+    head = lines[:-1]
+    widths = [len(line) for line in head]
+    if min(widths) < WRAP_WIDTH or min(widths) < 0.6 * max(widths):
+        return False
+    open_ended = sum(1 for line in head if not line.endswith(rules.SENTENCE_END))
+    return open_ended >= 0.75 * len(head)
 
 
 def title_and_body(lines: list[str]) -> tuple[str, list[str]]:
@@ -43,8 +67,9 @@ def _title(lines: list[str], noise: set[str]) -> str:
         if line in noise or rules.is_boilerplate(line) or rules.is_date_line(line):
             continue
         if rules.is_sentence(line) and rules.words(line) > 15:
-            return ""
-        if 3 <= rules.words(line) <= MAX_TITLE_WORDS and not _BREADCRUMB_SPLIT.search(line):
+            return ""  # the article starts without a headline
+        if 3 <= rules.words(line) <= MAX_TITLE_WORDS and not _BREADCRUMB_SPLIT.search(line) \
+                and not line.endswith("."):  # headlines rarely end with a full stop; ads do
             return line
     return ""
 

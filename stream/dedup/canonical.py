@@ -14,6 +14,9 @@ Policy, in order (every rank has the same shape, so ranks of one cluster always 
    e.g. the Kafka timestamp) to make the order explicit rather than arrival-dependent.
 
 Call it as ``rank(url, published_at, canonical_url, attribution)`` (the pipeline does).
+The result is a :class:`Rank`: a plain tuple for every comparison and for storage, which
+also carries the page's host as ``.site`` (not compared, not stored) so that the Deduper
+knows the page's site even when ``Doc.site`` is not given.
 """
 
 from __future__ import annotations
@@ -22,7 +25,21 @@ import re
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-Rank = tuple[int, int, int, float]
+
+class Rank(tuple):
+    """A rank (a tuple of numbers, smaller is better) that also carries the page's site."""
+
+    site: str | None
+
+    def __new__(cls, items: tuple, site: str | None = None) -> Rank:
+        obj = super().__new__(cls, items)
+        obj.site = site
+        return obj
+
+    def __reduce__(self) -> tuple:
+        return (Rank, (tuple(self), self.site))
+
+
 _NO_TIME = 2**62  # after every real time
 
 
@@ -67,9 +84,9 @@ def rank(url: str, published_at: str | date | datetime | None = None, canonical_
          attribution: str | None = None, seen: float = 0.0) -> Rank:
     """The canonical rank of one copy (see the module docstring); smaller is better."""
     when = _seconds(published_at)
-    return (
+    return Rank((
         0 if when is not None else 1,
         when if when is not None else _NO_TIME,
         1 if foreign_source(url, canonical_url, attribution) else 0,
         float(seen),
-    )
+    ), _host(url) or None)

@@ -35,7 +35,7 @@ import xxhash
 VERSION = 1
 ENTRY, CANONICAL = b"E", b"C"
 _HEX = frozenset("0123456789abcdef")
-_HEAD = struct.Struct("<BBdIdHH")
+ENTRY_HEAD = _HEAD = struct.Struct("<BBdIdHH")
 _RANK_ITEM = struct.Struct("<cd")
 _RANK_INT = struct.Struct("<cq")
 
@@ -81,6 +81,13 @@ def unpack_id(buf: bytes | memoryview, at: int) -> tuple[str, int]:
         return bytes(buf[at + 1:at + 11]).hex(), at + 11
     (n,) = struct.unpack_from("<H", buf, at + 1)
     return bytes(buf[at + 3:at + 3 + n]).decode("utf-8"), at + 3 + n
+
+
+def unpack_id_raw(buf: bytes, at: int) -> tuple[bytes | str, int]:
+    """Like :func:`unpack_id`, but a 20-hex-char id comes back as its 10 raw bytes."""
+    if buf[at] == 0:
+        return buf[at + 1:at + 11], at + 11
+    return unpack_id(buf, at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 * **Normalise.** NFKC (non-breaking spaces, ligatures, full-width forms), lower case,
   apostrophes dropped (``it’s`` = ``it's`` = ``its``); tokens are ``\\w+`` runs,
-  so quotes, dashes and whitespace never reach a shingle.
+  so quotes, dashes and whitespace never reach a shingle. In lines with Chinese,
+  Japanese or Korean script every such character is a token of its own.
 * **Shingle per line.** Word ``SHINGLE``-grams never span a line (paragraph) break, so ad
   lines or attribution lines inserted *between* paragraphs cost nothing; lines shorter
   than ``MIN_LINE_WORDS`` words (nav items, breadcrumbs, "ADVERTISEMENT", bylines, most
@@ -29,6 +30,10 @@ SEED = 1
 _CHUNK = 4096  # shingles per numpy block (bounds memory at NUM_PERM * _CHUNK * 8 bytes)
 
 _WORD = re.compile(r"\w+")
+# scripts written without spaces: each character counts as a word
+_CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_RANGES}]")
+_CJK_WORD = re.compile(f"[{_CJK_RANGES}]|[^\\W{_CJK_RANGES}]+")
 _APOS = ("'", "’", "‘", "`", "´", "ʼ")  # deleted: it’s = it's = its
 _EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
 
@@ -54,7 +59,8 @@ def lines(text: str) -> list[list[str]]:
     for ch in _APOS:
         if ch in text:
             text = text.replace(ch, "")
-    return [words for words in (_WORD.findall(line) for line in text.splitlines()) if words]
+    words = (_CJK_WORD.findall(line) if _CJK.search(line) else _WORD.findall(line) for line in text.splitlines())
+    return [w for w in words if w]
 
 
 def shingles(text: str) -> np.ndarray:
@@ -63,16 +69,13 @@ def shingles(text: str) -> np.ndarray:
     kept = [w for w in all_lines if len(w) >= MIN_LINE_WORDS]
     if not kept:  # nothing long: a short text; use all of it as one run
         kept = [[w for line in all_lines for w in line]]
-    vocab: dict[str, int] = {}
-    ids: list[int] = []
-    starts: list[int] = []  # first position of each line in ``ids``
-    for words in kept:
-        starts.append(len(ids))
-        ids.extend(vocab.setdefault(w, len(vocab)) for w in words)
-    if not ids:
+    flat = [w for words in kept for w in words]
+    if not flat:
         return np.empty(0, dtype=np.uint64)
-    table = np.fromiter((xxhash.xxh64_intdigest(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))
-    h = table[np.asarray(ids, dtype=np.int64)]
+    vocab = dict.fromkeys(flat)  # distinct words, each hashed once
+    hashed = dict(zip(vocab, map(xxhash.xxh64_intdigest, map(str.encode, vocab))))
+    h = np.fromiter(map(hashed.__getitem__, flat), dtype=np.uint64, count=len(flat))
+    starts = np.cumsum([0] + [len(words) for words in kept[:-1]])
     n = len(h)
     if n < SHINGLE:
         return np.unique(h[:1] * _POS[0] + h.sum())
@@ -80,8 +83,8 @@ def shingles(text: str) -> np.ndarray:
     for j in range(1, SHINGLE):
         acc = acc + h[j : n - SHINGLE + 1 + j] * _POS[j]
     # a window is valid when it does not cross into the next line
-    ends = np.asarray(starts[1:] + [n], dtype=np.int64)
-    line_end = np.repeat(ends, np.diff(np.asarray(starts + [n], dtype=np.int64)))[: n - SHINGLE + 1]
+    ends = np.append(starts[1:], n)
+    line_end = np.repeat(ends, np.diff(np.append(starts, n)))[: n - SHINGLE + 1]
     valid = np.arange(n - SHINGLE + 1) + SHINGLE <= line_end
     acc = acc[valid]
     if acc.size == 0:  # every kept line is shorter than a shingle

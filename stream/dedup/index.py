@@ -13,7 +13,7 @@ well under 1 KB each (no Python object per document):
   canonical and rank when the document founded a cluster) plus a row of a chunked uint32
   signature matrix. Freed slots are reused.
 * **Band keys.** One linear-probing hash table of int32 cells (``slot * bands + position``)
-  split into 16 sub-tables by the key hash's top bits; probes read 16 cells at once for
+  split into 16 sub-tables by the key hash's top bits; probes read 32 cells at once for
   all keys of a call (one numpy gather). A cell is verified against the stored key hash,
   so a 32-bit collision costs at most a spurious candidate, which the Deduper verifies
   anyway. A second table maps doc ids to slots.
@@ -100,21 +100,25 @@ class _Full(Exception):
     """A probe ran past the end of a table row: the table must grow."""
 
 
-_W = 16  # cells read per probe
+_W = 32  # cells read per probe
 _AR = np.arange(_W)
 
 
 class _Table:
     """Linear-probing multimap from 32-bit hashes to int codes, in ``2**tbits`` sub-tables.
 
-    A cell is 0 (empty), -1 (deleted) or ``code + 1``. Each row has ``slack`` cells past
-    its last home so probes never wrap; running off the end raises :class:`_Full`.
+    A cell is 0 (empty), -1 (deleted) or ``code + 1``. A row has ``slack`` cells past its
+    last home, so probes never wrap, and ``_W`` cells past those that stay empty, so a
+    probe window never needs clipping; a write past the slack raises :class:`_Full`.
     """
 
     def __init__(self, tbits: int, cap: int, slack: int = 1024) -> None:
-        self.tbits, self.cap, self.rowlen = tbits, cap, cap + slack
-        self.cells = np.zeros((1 << tbits, self.rowlen), dtype=np.int32)
+        self.tbits, self.cap, self.limit = tbits, cap, cap + slack
+        self.cells = np.zeros((1 << tbits, self.limit + _W), dtype=np.int32)
         self.used = self.tombs = 0
+        self._shift = np.uint64(32 - tbits)
+        self._mask = np.uint64((1 << (32 - tbits)) - 1)
+        self._cap = np.uint64(cap)
 
     @property
     def size(self) -> int:
@@ -122,75 +126,63 @@ class _Table:
 
     def place(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = h.astype(np.uint64)
-        shift = np.uint64(32 - self.tbits)
-        rows = (h >> shift).astype(np.intp)
-        low = h & np.uint64((1 << (32 - self.tbits)) - 1)
-        return rows, ((low * np.uint64(self.cap)) >> shift).astype(np.intp)
-
-    def _window(self, rows: np.ndarray, start: np.ndarray, off_end: int) -> tuple[np.ndarray, np.ndarray]:
-        cols = start[:, None] + _AR
-        inside = cols < self.rowlen
-        cells = self.cells[rows[:, None], np.minimum(cols, self.rowlen - 1)]
-        cells[~inside] = off_end
-        return cells, cols
+        return (h >> self._shift).astype(np.intp), ((h & self._mask) * self._cap >> self._shift).astype(np.intp)
 
     def find(self, h: np.ndarray, hash_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Codes stored under any of the hashes ``h``."""
         rows, pos = self.place(h)
-        act, out = np.arange(len(h)), []
-        while act.size:
-            cells, _ = self._window(rows[act], pos[act], 0)
-            empty = cells == 0
-            stop = empty.any(1)
-            first = np.where(stop, empty.argmax(1), _W)
-            ii, jj = np.nonzero((cells > 0) & (_AR < first[:, None]))
+        out = []
+        while True:
+            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            blocked = np.logical_or.accumulate(cells == 0, axis=1)  # at or after the first empty cell
+            ii, jj = np.nonzero((cells > 0) & ~blocked)
             if ii.size:
                 codes = cells[ii, jj].astype(np.int64) - 1
-                out.append(codes[hash_of(codes) == h[act[ii]]])
-            act = act[~stop]
-            pos[act] += _W
+                out.append(codes[hash_of(codes) == h[ii]])
+            more = ~blocked[:, -1]
+            if not more.any():
+                break
+            rows, pos, h = rows[more], pos[more] + _W, h[more]
         return np.concatenate(out) if out else np.empty(0, np.int64)
 
     def insert(self, h: np.ndarray, codes: np.ndarray) -> None:
         rows, pos = self.place(h)
-        pend = np.arange(len(h))
-        while pend.size:
-            cells, cols = self._window(rows[pend], pos[pend], 1)
-            free = cells <= 0
-            has = free.any(1)
-            if not has.all():
-                move = pend[~has]
-                pos[move] += _W
-                if (pos[move] >= self.rowlen).any():
-                    raise _Full
-            w = pend[has]
-            col = cols[has, free[has].argmax(1)]
-            _, first = np.unique(rows[w] * self.rowlen + col, return_index=True)  # one winner per cell
-            win, r, c = w[first], rows[w[first]], col[first]
-            self.tombs -= int(np.count_nonzero(self.cells[r, c] == -1))
-            self.cells[r, c] = codes[win] + 1
-            self.used += len(win)
-            pend = pend[~np.isin(pend, win)]
+        k = len(h)
+        cells = self.cells[rows[:, None], pos[:, None] + _AR]
+        free = cells <= 0
+        first = free.argmax(1)
+        col = pos + first
+        ok = free[np.arange(k), first] & (col < self.limit)
+        if k > 1:  # two keys may pick one cell: the first wins, the others go one at a time
+            _, winners = np.unique(rows * self.cells.shape[1] + col, return_index=True)
+            won = np.zeros(k, bool)
+            won[winners] = True
+            ok &= won
+        w = np.flatnonzero(ok)
+        self.tombs -= int(np.count_nonzero(cells[w, first[w]] == -1))
+        self.cells[rows[w], col[w]] = codes[w] + 1
+        self.used += len(w)
+        if len(w) < k:  # rare: the slow way
+            for i in np.flatnonzero(~ok).tolist():
+                self._put(int(rows[i]), int(pos[i]), int(codes[i]))
 
     def delete(self, h: np.ndarray, codes: np.ndarray) -> None:
         rows, pos = self.place(h)
-        act, target = np.arange(len(h)), codes + 1
-        while act.size:
-            cells, cols = self._window(rows[act], pos[act], 0)
-            match = cells == target[act, None]
+        target = codes + 1
+        while rows.size:
+            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            match = cells == target[:, None]
             found = match.any(1)
             if found.any():
                 i = np.flatnonzero(found)
-                self.cells[rows[act[i]], cols[i, match[i].argmax(1)]] = -1
+                self.cells[rows[i], pos[i] + match[i].argmax(1)] = -1
                 self.used -= len(i)
                 self.tombs += len(i)
-            act = act[~(found | (cells == 0).any(1))]
-            pos[act] += _W
+            go = ~(found | (cells == 0).any(1))
+            rows, pos, target = rows[go], pos[go] + _W, target[go]
 
     def build(self, chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> None:
-        """Fill an empty table from all ``(hashes, codes)`` at once (sort, then place)."""
-        self.cells[:] = 0
-        self.used = self.tombs = 0
+        """Fill an empty table from all ``(hashes, codes)`` at once (sort by home, then place)."""
         shift = np.uint32(32 - self.tbits)
         for t in range(self.cells.shape[0]):
             hs, cs = [], []
@@ -198,21 +190,19 @@ class _Table:
                 sel = np.flatnonzero((h >> shift) == t) if self.tbits else slice(None)
                 hs.append(h[sel])
                 cs.append(codes[sel])
-            if not hs:
-                continue
-            h, codes = np.concatenate(hs), np.concatenate(cs)
+            h, codes = (np.concatenate(hs), np.concatenate(cs)) if hs else (np.empty(0, np.uint32), [])
             if not len(h):
                 continue
             _, home = self.place(h)
             order = np.argsort(home, kind="stable")
             i = np.arange(len(h))
             final = np.maximum.accumulate(home[order] - i) + i
-            if final[-1] >= self.rowlen:
+            if final[-1] >= self.limit:
                 raise _Full
             self.cells[t, final] = codes[order] + 1
             self.used += len(h)
 
-    # scalar paths for the doc-id table (one key per call: plain Python is faster than numpy)
+    # scalar paths for the doc-id table (one key per call: plain Python beats numpy there)
     def home(self, h: int) -> tuple[int, int]:
         shift = 32 - self.tbits
         return h >> shift, ((h & ((1 << shift) - 1)) * self.cap) >> shift
@@ -220,37 +210,446 @@ class _Table:
     def scan(self, h: int) -> Iterator[int]:
         r, p = self.home(h)
         row = self.cells[r]
-        while p < self.rowlen:
-            c = int(row[p])
-            if c == 0:
-                return
+        while c := int(row[p]):
             if c > 0:
                 yield c - 1
             p += 1
 
     def put(self, h: int, code: int) -> None:
-        r, p = self.home(h)
+        self._put(*self.home(h), code)
+
+    def _put(self, r: int, p: int, code: int) -> None:
         row = self.cells[r]
-        while p < self.rowlen:
-            c = int(row[p])
-            if c <= 0:
-                self.tombs -= c == -1
-                row[p] = code + 1
-                self.used += 1
-                return
+        while (c := int(row[p])) > 0:
             p += 1
-        raise _Full
+        if p >= self.limit:
+            raise _Full
+        self.tombs -= c == -1
+        row[p] = code + 1
+        self.used += 1
 
     def remove(self, h: int, code: int) -> None:
         r, p = self.home(h)
         row = self.cells[r]
-        while p < self.rowlen:
-            c = int(row[p])
-            if c == 0:
-                return
+        while c := int(row[p]):
             if c == code + 1:
                 row[p] = -1
                 self.used -= 1
                 self.tombs += 1
                 return
             p += 1
+
+
+ENTRY, CANON, USED = 1, 2, 4  # row flags
+_BUCKET = 3600.0  # seconds of event time per expiry bucket
+_CHUNK_BITS = 15  # signature rows per chunk: 2**15
+_RANK_COLS = 6  # numbers of a rank stored inline; other ranks go to a dict
+_MAX_LOAD, _TARGET_LOAD = 0.75, 0.55  # band table: grow past the first, to the second
+_ID_MAX_LOAD, _ID_TARGET_LOAD = 0.5, 0.35  # id table: 4 bytes a cell, short probes matter more
+_COLUMNS = (  # name, dtype, trailing shape
+    ("_idb", np.uint8, (10,)), ("_idh", np.uint32, ()), ("_flags", np.uint8, ()), ("_dirty", np.uint8, ()),
+    ("_time", np.float64, ()), ("_size", np.uint32, ()), ("_sim", np.float64, ()),
+    ("_cluster", np.uint8, (10,)), ("_nkeys", np.uint8, ()), ("_canon", np.uint8, (10,)),
+    ("_rank", np.float64, (_RANK_COLS,)), ("_rlen", np.uint8, ()), ("_rint", np.uint8, ()),
+)
+
+
+def _id_bytes(doc_id: str) -> bytes:
+    """10 bytes per id: the raw bytes of a 20-hex-char doc id, else a 10-byte hash of it."""
+    if codec.is_hex_id(doc_id):
+        return bytes.fromhex(doc_id)
+    return hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=10).digest()
+
+
+class MemoryIndex:
+    """In-process index; a single writer, so every call is trivially atomic.
+
+    ``changelog=False`` stops recording changes (offline runs that never drain them).
+    Restore with :meth:`apply` into a fresh index *before* using it: the band table is
+    rebuilt once, on the first query after the replay.
+    """
+
+    durable = False
+
+    def __init__(self, capacity: int = 1024, bands: int = 32, changelog: bool = True) -> None:
+        self._cap = self._n = self._entries = 0
+        self._nb, self._perm = bands, 0
+        self._keyh = np.zeros((0, bands), np.uint32)
+        for name, dtype, shape in _COLUMNS:
+            setattr(self, name, np.zeros((0, *shape), dtype))
+        self._sig: list[np.ndarray] = []
+        self._free = array("i")
+        self._alias: dict[bytes, str] = {}  # id bytes -> id, for ids that are not 20 hex chars
+        self._odd_ranks: dict[int, tuple] = {}
+        self._buckets: dict[int, array] = {}
+        self._heap: list[int] = []
+        self._max_time = -math.inf
+        self._changelog = changelog
+        self._dirty_slots = array("i")
+        self._tombstones: list[bytes] = []
+        self._bands = _Table(4, 1024)
+        self._ids = _Table(0, 1024)
+        self._stale = False
+        self._version = 0  # bumped by every change of the band table
+        self._last: tuple | None = None
+        self._grow(capacity)
+
+    # --- the Index interface ------------------------------------------------------------
+    def lookup(self, doc_id: str) -> Entry | None:
+        slot = self._slot(doc_id)
+        return self._entry(slot) if slot >= 0 and self._flags[slot] & ENTRY else None
+
+    def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
+        return sorted((self._entry(s) for s in self._find(keys)[1]), key=lambda e: e.doc_id)
+
+    def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
+        h, slots = self._find(keys)
+        unseen = [e for e in map(self._entry, slots) if e.doc_id not in seen]
+        if unseen:
+            return sorted(unseen, key=lambda e: e.doc_id)
+        slot = self._slot(entry.doc_id)
+        if slot < 0:
+            slot = self._new_slot(self._id_key(entry.doc_id))
+        elif self._flags[slot] & ENTRY:  # claimed again: replace
+            self._unindex(np.array([slot]))
+        self._write_entry(slot, self._id_key(entry.cluster_id), entry.signature, entry.size, entry.event_time,
+                          math.nan if entry.similarity is None else entry.similarity, h)
+        self._index(slot, h)
+        self._mark(slot, ENTRY)
+        return []
+
+    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
+        slot = self._slot(cluster_id)
+        if slot >= 0 and self._flags[slot] & CANON and not candidate.rank < self._rank_of(slot):
+            return False
+        if slot < 0:  # the founder is gone (expired): a row for the canonical alone
+            slot = self._new_slot(self._id_key(cluster_id))
+            self._set_time(slot, self._time_of(_id_bytes(candidate.doc_id)))
+        self._write_canon(slot, self._id_key(candidate.doc_id), candidate.rank)
+        self._mark(slot, CANON)
+        return True
+
+    def canonical(self, cluster_id: str) -> Canonical | None:
+        slot = self._slot(cluster_id)
+        if slot < 0 or not self._flags[slot] & CANON:
+            return None
+        return Canonical(self._id_str(self._canon[slot]), self._rank_of(slot))
+
+    def expire(self, older_than: float) -> int:
+        if math.isnan(older_than) or older_than == -math.inf or not self._heap:
+            return 0
+        cut = math.floor(older_than / _BUCKET) if math.isfinite(older_than) else (1 << 62) * (older_than > 0)
+        drop = []
+        while self._heap and self._heap[0] <= cut:
+            b = self._heap[0]
+            slots = np.unique(np.array(self._buckets[b], dtype=np.intp))
+            t = self._time[slots]
+            live = (self._flags[slots] != 0) & (np.floor(t / _BUCKET) == b)
+            slots, t = slots[live], t[live]
+            old = t < older_than
+            drop.append(slots[old])
+            if b < cut or old.all():
+                heapq.heappop(self._heap)
+                del self._buckets[b]
+            else:
+                self._buckets[b] = array("i", slots[~old].tolist())
+                break
+        return self._drop(np.concatenate(drop)) if drop else 0
+
+    def drain_changes(self) -> list[Change]:
+        out: list[Change] = [(k, None) for k in self._tombstones]
+        self._tombstones = []
+        for s in dict.fromkeys(self._dirty_slots.tolist()):
+            d, f = self._dirty[s], self._flags[s]
+            self._dirty[s] = 0
+            if d & ENTRY and f & ENTRY:
+                n = self._nkeys[s]
+                sim = float(self._sim[s])
+                out.append((self._rkey(codec.ENTRY, s), codec.encode_entry(
+                    self._id_str(self._cluster[s]), self._sig_row(s), int(self._size[s]), float(self._time[s]),
+                    None if math.isnan(sim) else sim, self._keyh[s, :n])))
+            if d & CANON and f & CANON:
+                out.append((self._rkey(codec.CANONICAL, s),
+                            codec.encode_canonical(self._id_str(self._canon[s]), self._rank_of(s))))
+        self._dirty_slots = array("i")
+        return out
+
+    def apply(self, key: bytes, value: bytes | None) -> None:
+        kind = key[:1]
+        if len(key) == 11 and kind in (codec.ENTRY, codec.CANONICAL):
+            raw = key[1:]  # a 20-hex-char id: no string on this path (restore speed)
+        else:
+            kind, doc_id = codec.parse_key(key)
+            raw = self._id_key(doc_id)
+        part = ENTRY if kind == codec.ENTRY else CANON
+        slot = self._slot_of(raw)
+        if value is None:
+            if slot >= 0 and self._flags[slot] & part:
+                if part == ENTRY:
+                    self._entries -= 1
+                    self._stale = True
+                self._flags[slot] &= ~np.uint8(part)
+                if not self._flags[slot] & (ENTRY | CANON):
+                    self._free_slot(slot)
+            return
+        if part == ENTRY:
+            version, flags, event_time, size, sim, num_perm, num_keys = codec.ENTRY_HEAD.unpack_from(value, 0)
+            if version != codec.VERSION:
+                raise codec.CodecError(f"entry record version {version}, this code reads {codec.VERSION}")
+            cluster, at = codec.unpack_id_raw(value, codec.ENTRY_HEAD.size)
+            sig = np.frombuffer(value, "<u4", num_perm, at)
+            hashes = np.frombuffer(value, "<u4", num_keys, at + 4 * num_perm)
+            if slot < 0:
+                slot = self._new_slot(raw)
+            self._write_entry(slot, cluster if isinstance(cluster, bytes) else self._id_key(cluster), sig, size,
+                              event_time, sim if flags & 1 else math.nan, hashes)
+            self._stale = True  # the band table is rebuilt once, before the next query
+        else:
+            if value[0] != codec.VERSION:
+                raise codec.CodecError(f"canonical record version {value[0]}, this code reads {codec.VERSION}")
+            canon, at = codec.unpack_id_raw(value, 1)
+            canon = canon if isinstance(canon, bytes) else self._id_key(canon)
+            if slot < 0:
+                slot = self._new_slot(raw)
+                self._set_time(slot, self._time_of(canon))
+            self._write_canon(slot, canon, codec.decode_rank(value, at))
+
+    def __len__(self) -> int:
+        return self._entries
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the numpy structures (allocated, not necessarily touched)."""
+        cols = sum(getattr(self, name).nbytes for name, _, _ in _COLUMNS)
+        return (cols + self._keyh.nbytes + sum(c.nbytes for c in self._sig) + self._bands.cells.nbytes
+                + self._ids.cells.nbytes + self._free.itemsize * len(self._free))
+
+    # --- rows ---------------------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        if need <= self._cap:
+            return
+        cap = max(need, self._cap + self._cap // 2, 1024)
+        for name, dtype, shape in _COLUMNS:
+            old = getattr(self, name)
+            new = np.zeros((cap, *shape), dtype)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+        keyh = np.zeros((cap, self._nb), np.uint32)
+        keyh[: self._n] = self._keyh[: self._n]
+        self._keyh, self._cap = keyh, cap
+
+    def _widen(self, nb: int) -> None:
+        keyh = np.zeros((self._cap, nb), np.uint32)
+        keyh[: self._n, : self._nb] = self._keyh[: self._n]
+        self._keyh, self._nb, self._stale = keyh, nb, True
+
+    def _sig_row(self, slot: int) -> np.ndarray:
+        return self._sig[slot >> _CHUNK_BITS][slot & ((1 << _CHUNK_BITS) - 1)]
+
+    def _id_str(self, raw: np.ndarray) -> str:
+        b = raw.tobytes()
+        return self._alias.get(b) or b.hex()
+
+    def _id_key(self, doc_id: str) -> bytes:
+        b = _id_bytes(doc_id)
+        if not codec.is_hex_id(doc_id):
+            self._alias[b] = doc_id  # kept for good: only tests use such ids
+        return b
+
+    def _rkey(self, kind: bytes, slot: int) -> bytes:
+        b = self._idb[slot].tobytes()
+        alias = self._alias.get(b)
+        return codec.record_key(kind, alias) if alias is not None else kind + b
+
+    def _slot(self, doc_id: str) -> int:
+        return self._slot_of(_id_bytes(doc_id))
+
+    def _slot_of(self, b: bytes) -> int:
+        h = codec.key_hash(b)
+        for s in self._ids.scan(h):
+            if self._idb[s].tobytes() == b:
+                return s
+        return -1
+
+    def _time_of(self, b: bytes) -> float:
+        slot = self._slot_of(b)
+        if slot >= 0 and self._flags[slot] & ENTRY:
+            return float(self._time[slot])
+        return self._max_time if math.isfinite(self._max_time) else 0.0
+
+    def _new_slot(self, b: bytes) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = self._n
+            self._grow(slot + 1)
+            self._n += 1
+        self._idb[slot] = np.frombuffer(b, np.uint8)
+        h = codec.key_hash(b)
+        self._idh[slot] = h
+        self._flags[slot], self._dirty[slot], self._nkeys[slot], self._rlen[slot] = USED, 0, 0, 0
+        self._time[slot] = math.nan
+        try:
+            self._ids.put(h, slot)
+        except _Full:
+            self._rebuild_ids()
+        if self._ids.used + self._ids.tombs > _ID_MAX_LOAD * self._ids.size:
+            self._rebuild_ids()
+        return slot
+
+    def _free_slot(self, slot: int) -> None:
+        self._ids.remove(int(self._idh[slot]), slot)
+        self._flags[slot] = self._dirty[slot] = 0
+        self._odd_ranks.pop(slot, None)
+        self._free.append(slot)
+
+    def _set_time(self, slot: int, t: float) -> None:
+        self._time[slot] = t
+        if math.isfinite(t):
+            self._max_time = max(self._max_time, t)
+            b = math.floor(t / _BUCKET)
+            bucket = self._buckets.get(b)
+            if bucket is None:
+                bucket = self._buckets[b] = array("i")
+                heapq.heappush(self._heap, b)
+            bucket.append(slot)
+
+    def _write_entry(self, slot: int, cluster: bytes, signature: np.ndarray, size: int, event_time: float,
+                     similarity: float, h: np.ndarray) -> None:
+        if len(h) > self._nb:
+            if len(h) > 255:
+                raise ValueError("at most 255 band keys per document")
+            self._widen(len(h))
+        if not self._perm:
+            self._perm = len(signature)
+        elif len(signature) != self._perm:
+            raise ValueError(f"signature of {len(signature)} values, the index holds {self._perm}")
+        while len(self._sig) <= slot >> _CHUNK_BITS:
+            self._sig.append(np.zeros((1 << _CHUNK_BITS, self._perm), np.uint32))
+        self._sig_row(slot)[:] = signature
+        self._cluster[slot] = np.frombuffer(cluster, np.uint8)
+        self._size[slot] = size
+        self._sim[slot] = similarity
+        self._nkeys[slot] = len(h)
+        self._keyh[slot, : len(h)] = h
+        if not self._flags[slot] & ENTRY:
+            self._entries += 1
+        self._flags[slot] |= ENTRY
+        self._set_time(slot, float(event_time))
+
+    def _write_canon(self, slot: int, doc: bytes, rank: tuple) -> None:
+        self._canon[slot] = np.frombuffer(doc, np.uint8)
+        self._odd_ranks.pop(slot, None)
+        types = [type(x) for x in rank]
+        if len(rank) <= _RANK_COLS and all(t is float or (t is int and abs(x) < 2**53) for t, x in zip(types, rank)):
+            self._rank[slot, : len(rank)] = rank
+            self._rlen[slot] = len(rank)
+            self._rint[slot] = sum(1 << i for i, t in enumerate(types) if t is int)
+        else:
+            self._rlen[slot] = 255
+            self._odd_ranks[slot] = tuple(rank)
+        self._flags[slot] |= CANON
+
+    def _rank_of(self, slot: int) -> tuple:
+        n = int(self._rlen[slot])
+        if n == 255:
+            return self._odd_ranks[slot]
+        ints = int(self._rint[slot])
+        return tuple(int(v) if ints >> i & 1 else float(v) for i, v in enumerate(self._rank[slot, :n].tolist()))
+
+    def _entry(self, slot: int) -> Entry:
+        sim = float(self._sim[slot])
+        return Entry(self._id_str(self._idb[slot]), self._id_str(self._cluster[slot]), self._sig_row(slot).copy(),
+                     int(self._size[slot]), float(self._time[slot]), None if math.isnan(sim) else sim)
+
+    def _mark(self, slot: int, part: int) -> None:
+        if self._changelog:
+            self._dirty[slot] |= part
+            self._dirty_slots.append(slot)
+
+    def _drop(self, slots: np.ndarray) -> int:
+        entries = slots[(self._flags[slots] & ENTRY) != 0]
+        if entries.size and not self._stale:
+            self._unindex(entries)
+        for s in slots.tolist():
+            f = self._flags[s]
+            if self._changelog:
+                if f & ENTRY:
+                    self._tombstones.append(self._rkey(codec.ENTRY, s))
+                if f & CANON:
+                    self._tombstones.append(self._rkey(codec.CANONICAL, s))
+            self._free_slot(s)
+        self._entries -= len(entries)
+        if self._bands.tombs > self._bands.size // 4:
+            self._stale = True
+        return len(entries)
+
+    # --- the two hash tables ------------------------------------------------------------
+    def _find(self, keys: Sequence[bytes]) -> tuple[np.ndarray, list[int]]:
+        """Hashes of ``keys`` and the slots holding any of them (the last answer is reused
+        while nothing changed: the Deduper asks ``candidates`` then ``claim`` with one list)."""
+        if self._stale:
+            self._rebuild_bands()
+        last = self._last
+        if last is not None and last[0] is keys and last[1] == self._version and last[2] == keys:
+            return last[3], last[4]
+        h = _hashes(keys)
+        codes = self._bands.find(h, self._keyh.reshape(-1).__getitem__)
+        slots = np.unique(codes // self._nb).tolist()
+        self._last = (keys, self._version, list(keys), h, slots)
+        return h, slots
+
+    def _index(self, slot: int, h: np.ndarray) -> None:
+        self._version += 1
+        if self._stale:
+            self._rebuild_bands()
+            return
+        try:
+            self._bands.insert(h, slot * self._nb + np.arange(len(h)))
+        except _Full:
+            self._rebuild_bands()
+            return
+        if self._bands.used + self._bands.tombs > _MAX_LOAD * self._bands.size:
+            self._rebuild_bands()
+
+    def _unindex(self, slots: np.ndarray) -> None:
+        self._version += 1
+        valid = np.arange(self._nb) < self._nkeys[slots, None]
+        codes = (slots[:, None] * self._nb + np.arange(self._nb))[valid]
+        self._bands.delete(self._keyh[slots][valid], codes)
+
+    def _band_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        step, nb, ar = 1 << 16, self._nb, np.arange(self._nb)
+        for start in range(0, self._n, step):
+            end = min(self._n, start + step)
+            valid = ((self._flags[start:end] & ENTRY) != 0)[:, None] & (ar < self._nkeys[start:end, None])
+            idx = np.flatnonzero(valid)
+            yield self._keyh[start:end].reshape(-1)[idx], start * nb + idx
+
+    def _id_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        slots = np.flatnonzero(self._flags[: self._n] != 0)
+        yield self._idh[slots], slots
+
+    def _rebuild_bands(self) -> None:
+        live = int(self._nkeys[: self._n][(self._flags[: self._n] & ENTRY) != 0].sum(dtype=np.int64))
+        self._bands = _rebuilt(4, live, _TARGET_LOAD, self._band_chunks)
+        self._version += 1
+        self._stale = False
+
+    def _rebuild_ids(self) -> None:
+        self._ids = _rebuilt(0, int(np.count_nonzero(self._flags[: self._n])), _ID_TARGET_LOAD, self._id_chunks)
+
+
+def _rebuilt(tbits: int, live: int, load: float,
+             chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> _Table:
+    cap = max(1024, math.ceil(live / load / (1 << tbits)))
+    while True:
+        table = _Table(tbits, cap)
+        try:
+            table.build(chunks)
+            return table
+        except _Full:
+            cap += cap // 4
+
+
+def _hashes(keys: Sequence[bytes]) -> np.ndarray:
+    return np.fromiter((codec.key_hash(k) for k in keys), np.uint32, len(keys))

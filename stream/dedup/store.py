@@ -1,4 +1,11 @@
-"""Open the index backend named by ``STREAM_INDEX``."""
+"""Open the index backend named by ``STREAM_INDEX``.
+
+* ``memory`` (default): :class:`~stream.dedup.index.MemoryIndex` in this process; it
+  survives restarts through the changelog topic (``drain_changes`` / ``apply``).
+* ``redis://host:port/db[?namespace=name]`` (also ``rediss://``, ``unix://``):
+  :class:`~stream.dedup.redis_index.RedisIndex`, shared by every instance that names the
+  same server and namespace.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,17 @@ from stream.config import Settings
 from stream.dedup.index import Index, MemoryIndex
 from stream.errors import ConfigError
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 
 def open_index(settings: Settings) -> Index:
     if settings.index == "memory":
         return MemoryIndex()
+    if settings.index.startswith(REDIS_SCHEMES):
+        from stream.dedup.redis_index import RedisIndex
+
+        try:
+            return RedisIndex.from_url(settings.index)
+        except ValueError as exc:
+            raise ConfigError(f"STREAM_INDEX: {exc}") from exc
     raise ConfigError(f"unknown index backend {settings.index!r}")

@@ -98,6 +98,11 @@ def test_neither_html_nor_text_is_bad_input() -> None:
     assert isinstance(result, BadRecord) and result.reason == "bad_input"
 
 
+def test_blank_html_with_text_uses_the_text() -> None:
+    result = _outcome(html="  ", text="\n".join(PARAGRAPHS))
+    assert isinstance(result, Cleaned) and result.text == "\n\n".join(PARAGRAPHS)
+
+
 def test_non_string_input_is_a_bad_record() -> None:
     result = _outcome(html=b"<p>bytes</p>")  # type: ignore[arg-type]
     assert isinstance(result, BadRecord)

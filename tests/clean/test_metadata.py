@@ -80,3 +80,10 @@ def test_attribution_from_html() -> None:
     assert cleaned.attribution == "Grist"
     assert clean(URL, html=article_page()).attribution is None
     assert PARAGRAPHS[0] in cleaned.text
+
+
+def test_published_at_falls_back_to_the_url_and_rejects_placeholders() -> None:
+    dated = "https://daily.example/2024/03/03/night-buses"
+    assert clean(dated, html=article_page()).published_at == "2024-03-03"
+    placeholder = '<meta property="article:published_time" content="0001-01-01T00:00:00Z">'
+    assert clean(URL, html=article_page(head=placeholder)).published_at is None

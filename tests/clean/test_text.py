@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,20 @@ def test_generic_furniture_is_dropped() -> None:
     ])
     cleaned = clean("https://coast.example/lighthouse", text=raw)
     assert cleaned.title == "Lighthouse reopens to visitors"
+    assert cleaned.text == "\n\n".join(BODY)
+
+
+def test_breadcrumb_ending_in_a_long_title_is_dropped() -> None:
+    title = "Regional council approves the long awaited harbour lighthouse restoration plan"
+    raw = "\n".join([f"Home / LOCAL / {title}", title, *BODY])
+    cleaned = clean("https://coast.example/lighthouse", text=raw)
+    assert cleaned.title == title
+    assert cleaned.text == "\n\n".join(BODY)
+
+
+def test_hard_wrapped_paragraphs_are_joined() -> None:
+    wrapped = "\n\n".join("\n".join(textwrap.wrap(paragraph, 60)) for paragraph in BODY)
+    cleaned = clean("https://coast.example/lighthouse", text="Lighthouse reopens to visitors\n\n" + wrapped)
     assert cleaned.text == "\n\n".join(BODY)
 
 

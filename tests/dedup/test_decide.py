@@ -14,8 +14,8 @@ NEW = paragraphs("new-text.txt")
 def cleaned_doc(doc_id: str, url: str, *, html: str | None = None, text: str | None = None,
                 seen: float = 0.0, site: bool = True) -> Doc:
     c = clean(url, html=html, text=text)
-    return Doc(doc_id, fingerprint(c.text), seen, rank(url, c.published_at, c.canonical_url, c.attribution, seen),
-               site=url if site else None)
+    r = rank(url, c.published_at, c.canonical_url, c.attribution, seen)
+    return Doc(doc_id, fingerprint(c.text), seen, r if site else tuple(r))  # a plain tuple knows no site
 
 
 def test_flattened_copy_joins_the_html_original(deduper: Deduper) -> None:
@@ -60,19 +60,41 @@ def test_abridged_copy_with_read_more_joins(deduper: Deduper) -> None:
     assert decision.cluster_id == "full" and decision.duplicate_of == "full"
 
 
+FURNITURE = [  # one site's teasers and comment thread: long prose lines on every page
+    "Our journalism depends on readers like you, so please consider supporting us with a subscription today.",
+    "Comments on this article are moderated and may take up to a day to appear on the page below.",
+    "Most read this week: the ten stories everyone on our site has been talking about since Monday.",
+    "The city council voted on Tuesday night to delay the new parking rules until the spring of next year.",
+    "A local bakery has won the regional prize for the third year running with its famous rye sourdough loaf.",
+    "Police are asking for witnesses after a delivery van was stolen from a supermarket car park on Sunday.",
+    "I have been reading this paper for thirty years and I still think the crossword is the best in the country.",
+    "Thanks for the comment, we will pass your suggestion on to the editors who look after the weekend section.",
+]
+
+
+def furnished(paragraph: str) -> str:
+    return "\n\n".join([*FURNITURE, paragraph])
+
+
 def test_same_site_different_stories_with_heavy_shared_furniture_stay_apart() -> None:
-    furniture = [
-        "Our journalism depends on readers like you, so please consider supporting us with a subscription today.",
-        "Comments on this article are moderated and may take up to a day to appear on the page below.",
-        "Most read this week: the ten stories everyone on our site has been talking about since Monday.",
-    ] * 3
-    a = "\n\n".join([*furniture, STORY[0], STORY[1]])
-    b = "\n\n".join([*furniture, NEW[0], NEW[1]])
+    a, b = furnished(STORY[0]), furnished(NEW[0])
     deduper = Deduper(MemoryIndex())
     deduper.decide(make_doc("a", a, url="https://site.example/a", site="www.site.example"))
     assert deduper.decide(make_doc("b", b, url="https://site.example/b", site="site.example")).cluster_id == "b"
     # the same page posted twice on one site is still one story
     assert deduper.decide(make_doc("a2", a, url="https://site.example/a?x", site="site.example")).cluster_id == "a"
+    # control: on two different sites the shared furniture alone would merge them
+    other = Deduper(MemoryIndex())
+    other.decide(make_doc("a", a, url="https://one.example/a"))
+    assert other.decide(make_doc("b", b, url="https://two.example/b")).cluster_id == "a"
+
+
+def test_the_site_comes_from_the_rank_when_the_doc_has_none() -> None:
+    """The pipeline builds ``Doc`` without ``site``: ``rank(url, ...)`` carries it."""
+    a, b = furnished(STORY[0]), furnished(NEW[0])
+    deduper = Deduper(MemoryIndex())
+    deduper.decide(Doc("a", fingerprint(a), 1.0, rank("https://news.site.example/a")))
+    assert deduper.decide(Doc("b", fingerprint(b), 2.0, rank("https://www.site.example/b"))).cluster_id == "b"
 
 
 def test_redeciding_a_doc_gives_the_same_decision(deduper: Deduper) -> None:
@@ -104,3 +126,22 @@ def test_sample_story_without_the_cleaner() -> None:
     deduper.decide(make_doc("orig", "\n\n".join(STORY)))
     assert deduper.decide(make_doc("flat", read("syndicated-copy.txt"))).cluster_id == "orig"
     assert deduper.decide(make_doc("other", read("same-boilerplate-other-story.txt"))).cluster_id == "other"
+
+
+def test_containment_from_jaccard_and_sizes() -> None:
+    from stream.dedup.decide import containment
+
+    # A = 100 shingles inside B = 400: J = 100/400 = 0.25, containment of A = 1
+    assert abs(containment(0.25, 100, 400) - 1.0) < 1e-9
+    # two 100-shingle sets sharing 50: J = 50/150, containment 0.5
+    assert abs(containment(50 / 150, 100, 100) - 0.5) < 1e-9
+    assert containment(0.5, 0, 10) == 0.0
+
+
+def test_sites_are_registrable_domains() -> None:
+    from stream.dedup.decide import registrable, site_key
+
+    assert registrable("https://detroit.cbslocal.com/2019/x") == "cbslocal.com"
+    assert registrable("www.bbc.co.uk") == "bbc.co.uk"
+    assert site_key("https://www.example.com/a") == site_key("news.example.com") != site_key("example.org")
+    assert site_key(None) == 0
