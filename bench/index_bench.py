@@ -1,7 +1,7 @@
 """Index benchmark: memory per document, inserts/s, queries/s, restore time from the changelog.
 
     .venv/bin/python -m bench.index_bench                  # 1M documents, datasketch at 100k
-    .venv/bin/python -m bench.index_bench --docs 200000 --compare 50000
+    .venv/bin/python -m bench.index_bench --docs 200000 --compare 50000 --redis 20000
 
 Each measurement runs in its own process, so resident memory (psutil RSS, after the
 imports) belongs to that structure alone:
@@ -16,6 +16,8 @@ imports) belongs to that structure alone:
 3. **compare** (``--compare N``): our index and datasketch ``MinHashLSH`` (same 32x2 bands)
    on N documents; datasketch keeps no signatures, so ``+ signatures`` adds a dict of
    them, which the Deduper's verification needs.
+4. **redis** (``--redis N``, needs ``deploy/redis-local start``): the same calls on
+   :class:`~stream.dedup.redis_index.RedisIndex`; Redis ``used_memory`` per document.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def run_insert(args) -> dict:
     insert_s = time.perf_counter() - started
     out.close()
     mem = rss() - base
+    peak = peak_rss()  # before the query data below is built
     rng = np.random.default_rng(args.seed + 1)
     probe = signatures(args.docs, args.dup_share, args.seed)  # the same stream: the indexed documents
     picks = set(rng.integers(1, args.docs + 1, args.queries).tolist())
@@ -100,7 +103,7 @@ def run_insert(args) -> dict:
     started = time.perf_counter()
     found = sum(1 for keys in queries if index.candidates(keys))
     query_s = time.perf_counter() - started
-    return {"docs": len(index), "rss": mem, "peak": peak_rss(), "insert_s": insert_s, "queries": len(queries),
+    return {"docs": len(index), "rss": mem, "peak": peak, "base": base, "insert_s": insert_s, "queries": len(queries),
             "query_s": query_s, "found": found, "records": records, "log_bytes": log_bytes,
             "numpy_bytes": index.memory_bytes()}
 
@@ -136,7 +139,8 @@ def run_compare(args) -> dict:
         store = {}
         started = time.perf_counter()
         for doc_id, sig in gen:
-            lsh.insert(doc_id, LeanMinHash(seed=1, hashvalues=sig.astype(np.uint64), scheme="legacy"), check_duplication=False)
+            mh = LeanMinHash(seed=1, hashvalues=sig.astype(np.uint64), scheme="legacy")
+            lsh.insert(doc_id, mh, check_duplication=False)
         took = time.perf_counter() - started
         lsh_only = rss() - base
         for doc_id, sig in gen:
@@ -150,10 +154,36 @@ def run_compare(args) -> dict:
     return {"rss": rss() - base, "insert_s": took}
 
 
+def run_redis(args) -> dict:
+    """The shared backend on a local Redis: server memory per document, round trips per second."""
+    import uuid
+
+    from stream.dedup.redis_index import RedisIndex
+
+    index = RedisIndex.from_url(f"{args.redis_url}?namespace=bench{uuid.uuid4().hex[:8]}")
+    before = index.r.info("memory")["used_memory"]
+    started = time.perf_counter()
+    n = 0
+    try:
+        for n, (doc_id, sig) in enumerate(signatures(args.redis, args.dup_share, args.seed), 1):
+            keys = band_keys(sig)
+            seen = {doc_id} | {e.doc_id for e in index.candidates(keys)}
+            cluster = min(seen) if len(seen) > 1 else doc_id
+            while pending := index.claim(Entry(doc_id, cluster, sig, 200, 1.7e9 + n, None), keys, seen):
+                seen |= {e.doc_id for e in pending}
+            index.promote(cluster, Canonical(doc_id, (1, 10**7, 0, float(n))))
+        took = time.perf_counter() - started
+        used = index.r.info("memory")["used_memory"] - before
+    finally:
+        index.clear()
+    return {"docs": n, "insert_s": took, "used": used}
+
+
 def child(mode: str, args) -> dict:
     cmd = [sys.executable, "-m", "bench.index_bench", "--mode", mode, "--docs", str(args.docs),
            "--queries", str(args.queries), "--dup-share", str(args.dup_share), "--seed", str(args.seed),
-           "--compare", str(args.compare), "--changelog", args.changelog]
+           "--compare", str(args.compare), "--changelog", args.changelog, "--redis", str(args.redis),
+           "--redis-url", args.redis_url]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"{mode} failed:\n{res.stderr[-3000:]}")
@@ -172,11 +202,14 @@ def main() -> None:
     p.add_argument("--dup-share", type=float, default=0.1)
     p.add_argument("--compare", type=int, default=100_000, help="documents for the datasketch comparison (0: skip)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--mode", default="all", choices=["all", "insert", "restore", "ours", "datasketch"])
+    p.add_argument("--redis", type=int, default=0, help="documents for the Redis backend (0: skip)")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    p.add_argument("--mode", default="all", choices=["all", "insert", "restore", "ours", "datasketch", "redis"])
     p.add_argument("--changelog", default="")
     args = p.parse_args()
     if args.mode != "all":
-        run = {"insert": run_insert, "restore": run_restore, "ours": run_compare, "datasketch": run_compare}
+        run = {"insert": run_insert, "restore": run_restore, "ours": run_compare, "datasketch": run_compare,
+               "redis": run_redis}
         print(json.dumps(run[args.mode](args)))
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,7 +223,9 @@ def main() -> None:
         ("resident memory (RSS delta)", f"{ins['rss'] / 2**20:,.0f} MiB", f"{ins['rss'] / n:,.0f} B/doc"),
         ("numpy structures (allocated)", f"{ins['numpy_bytes'] / 2**20:,.0f} MiB",
          f"{ins['numpy_bytes'] / n:,.0f} B/doc"),
-        ("peak RSS of the process", f"{ins['peak'] / 2**20:,.0f} MiB", "incl. interpreter + test data"),
+        ("RSS of the process after the inserts", f"{(ins['rss'] + ins['base']) / 2**20:,.0f} MiB",
+         "incl. interpreter, numpy, psutil"),
+        ("peak RSS of the process while inserting", f"{ins['peak'] / 2**20:,.0f} MiB", "incl. growth copies"),
         ("inserts (candidates+claim+promote)", f"{n / ins['insert_s']:,.0f} /s", f"{ins['insert_s']:.1f} s"),
         ("queries (candidates)", f"{ins['queries'] / ins['query_s']:,.0f} /s",
          f"{ins['found']:,}/{ins['queries']:,} found"),
@@ -210,6 +245,10 @@ def main() -> None:
             (f"compare @ {m:,}: datasketch + signatures", f"{ds['rss_sigs'] / m:,.0f} B/doc",
              f"ratio {ds['rss_sigs'] / ours['rss']:.1f}x ours"),
         ])
+    if args.redis:
+        red = child("redis", args)
+        show([(f"RedisIndex @ {red['docs']:,}: server memory", f"{red['used'] / red['docs']:,.0f} B/doc",
+               f"{red['docs'] / red['insert_s']:,.0f} inserts/s (3+ round trips each)")])
 
 
 if __name__ == "__main__":

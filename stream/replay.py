@@ -166,24 +166,35 @@ def main(args: argparse.Namespace, settings: config.Settings) -> int:
 
 async def run(settings: config.Settings, plan: Plan, mode: str) -> int:
     from stream.dedup.store import open_index
+    from stream.kafka import changelog
     from stream.service import Service
 
-    live_group = settings.group_id
     replay_settings = replace(settings, group_id=plan.group, instance_id=f"{settings.instance_id}-replay")
-    index = open_index(settings if mode == "fill-gaps" else replay_settings)
+    own = changelog.topic_for(plan.group)
+    if mode == "fill-gaps":  # the live index, then what this replay added so far
+        index = open_index(settings)
+        restore = (changelog.topic_for(settings.group_id), own) if index.durable is False else ()
+    else:  # a fresh index of the replay's own, kept across an interrupted run for its resume
+        index = open_index(replay_settings, namespace=plan.group)
+        restore = (own,) if index.durable is False else ()
+        if not plan.resumed:
+            if index.durable is False:
+                await changelog.reset(replay_settings, own)
+            else:
+                index.clear()
     progress = Progress(plan.total, every=min(settings.stats_interval, 5.0), tty=sys.stderr.isatty())
     bounds = {TopicPartition(plan.topic, p): r for p, r in plan.ranges.items()}
-    service = Service(replay_settings, index=index, bounds=bounds, on_batch=progress)
+    service = Service(replay_settings, index=index, bounds=bounds, on_batch=progress, restore_from=restore)
     started = time.monotonic()
     await service.run()
     if progress.tty:
         sys.stderr.write("\n")
     elapsed = time.monotonic() - started
     totals = service.stats.total
-    log.info("replay.done", mode=mode, live_group=live_group, seconds=round(elapsed, 2), **totals)
+    log.info("replay.done", mode=mode, seconds=round(elapsed, 2), **totals)
     print(f"replayed {totals['records']} records in {elapsed:.1f}s ({totals['records'] / max(elapsed, 1e-9):,.0f}/s): "
           f"{totals['article']} canonical, {totals['duplicate']} duplicates, {totals['dead_letter']} dead letters")
-    if totals["records"] < plan.total:
+    if service.stopping.is_set():
         print("stream replay: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     return 0

@@ -97,7 +97,7 @@ class Service:
         self.on_batch = on_batch  # called with the number of records after every committed batch
         self.index = index if index is not None else open_index(settings)
         # An embedded index persists through a changelog topic; a shared one (Redis) is its own store.
-        self.changelog = changelog.topic_for(settings.group_id) if hasattr(self.index, "apply") else None
+        self.changelog = None if self.index.durable else changelog.topic_for(settings.group_id)
         self.restore_from = (self.changelog,) if restore_from is None and self.changelog else (restore_from or ())
         self._changes: list = []  # index mutations not yet acknowledged by the broker
         self._watermark = 0.0  # the newest event time seen: expiry follows event time

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -9,8 +11,9 @@ from dataclasses import replace
 import orjson
 import pytest
 
-from stream.kafka.topics import produce
-from stream.samples import raw_values
+from stream.kafka.topics import produce, read
+from stream.samples import raw_values, records
+from tests import stories
 from tests.service_support import by_topic, env, outputs, running
 
 pytestmark = pytest.mark.kafka
@@ -76,3 +79,47 @@ async def test_bad_flags_fail_clearly_and_write_nothing(settings, args, message)
 async def test_unknown_topic(settings):
     done = replay(replace(settings, create_topics=False), "--dry-run", STREAM_CREATE_TOPICS="false")
     assert done.returncode == 2 and "unknown topic" in done.stderr
+
+
+async def test_fill_gaps_recognises_copies_of_stories_the_live_service_published(settings):
+    values = raw_values()[:7]  # the original story first, its two copies at offsets 3 and 6
+    async with running(settings):
+        await produce(settings, settings.input_topic, values[:3], keys=[b"k"] * 3)
+        live = by_topic(settings, await outputs(settings, 3))
+    original = next(a for a in live["articles"] if "putin" in a["url"])
+    await produce(settings, settings.input_topic, values[3:], keys=[b"k"] * 4)  # arrives while live is down
+    partition = (await read(settings, [settings.input_topic], 7))[0].partition  # the one partition used
+    out = replace(settings, output_topic=settings.output_topic + "-gap", duplicates_topic=settings.duplicates_topic
+                  + "-gap", dlq_topic=settings.dlq_topic + "-gap")
+    done = replay(out, "--from", f"{partition}:3", "--mode", "fill-gaps")
+    assert done.returncode == 0, done.stderr
+    got = by_topic(out, await outputs(out, 4))
+    assert sorted(d["url"] for d in got["duplicates"]) == sorted([records()[3]["url"], records()[6]["url"]])
+    assert {d["cluster_id"] for d in got["duplicates"]} == {original["id"]}
+    fresh = replace(out, output_topic=out.output_topic + "2", duplicates_topic=out.duplicates_topic + "2",
+                    dlq_topic=out.dlq_topic + "2")
+    rebuilt = replay(fresh, "--from", f"{partition}:3", "--replay-group", f"{settings.group_id}-fresh")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    got = by_topic(fresh, await outputs(fresh, 4))
+    clusters = {x["url"]: x["cluster_id"] for x in got["articles"] + got["duplicates"]}
+    copies = {clusters[records()[3]["url"]], clusters[records()[6]["url"]]}
+    assert len(copies) == 1 and original["id"] not in copies  # one cluster, unknown to a fresh index
+
+
+async def test_an_interrupted_replay_resumes(settings, tmp_path):
+    settings = replace(settings, batch_size=4)  # many small transactions: slow enough to interrupt
+    values = stories.stream(1000, 3)
+    await produce(settings, settings.input_topic, values)
+    proc = subprocess.Popen([sys.executable, "-m", "stream", "replay"], env=env(settings), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    await asyncio.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    first = await outputs(settings, len(values), timeout=5)
+    assert 0 < len(first) < len(values), "interrupt it mid-way"
+    assert proc.returncode == 130 and "resume" in err
+    done = replay(settings)
+    assert done.returncode == 0 and "(resumed)" in done.stdout, done.stdout + done.stderr
+    got = await outputs(settings, len(values), settle=2.0)
+    ids = [orjson.loads(r.value)["id"] for r in got]
+    assert len(ids) == len(set(ids)) == len(values)  # each record once: exactly-once across the interruption

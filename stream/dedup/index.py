@@ -181,26 +181,26 @@ class _Table:
             go = ~(found | (cells == 0).any(1))
             rows, pos, target = rows[go], pos[go] + _W, target[go]
 
-    def build(self, chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> None:
-        """Fill an empty table from all ``(hashes, codes)`` at once (sort by home, then place)."""
-        shift = np.uint32(32 - self.tbits)
+    def build(self, h: np.ndarray, codes: np.ndarray | None = None, route: np.ndarray | None = None) -> None:
+        """Fill an empty table at once: sort each sub-table's items by home, then place.
+
+        ``codes`` default to the positions in ``h``; ``route`` (uint8, 255: skip) gives each
+        item's sub-table, computed once by the caller."""
         for t in range(self.cells.shape[0]):
-            hs, cs = [], []
-            for h, codes in chunks():
-                sel = np.flatnonzero((h >> shift) == t) if self.tbits else slice(None)
-                hs.append(h[sel])
-                cs.append(codes[sel])
-            h, codes = (np.concatenate(hs), np.concatenate(cs)) if hs else (np.empty(0, np.uint32), [])
-            if not len(h):
+            idx = np.flatnonzero(route == t) if route is not None else None
+            ht = h[idx] if idx is not None else h
+            if not len(ht):
                 continue
-            _, home = self.place(h)
-            order = np.argsort(home, kind="stable")
-            i = np.arange(len(h))
+            ct = (idx if codes is None else codes[idx]) if idx is not None else (
+                np.arange(len(h)) if codes is None else codes)
+            _, home = self.place(ht)
+            order = np.argsort(home)
+            i = np.arange(len(ht))
             final = np.maximum.accumulate(home[order] - i) + i
             if final[-1] >= self.limit:
                 raise _Full
-            self.cells[t, final] = codes[order] + 1
-            self.used += len(h)
+            self.cells[t, final] = ct[order] + 1
+            self.used += len(ht)
 
     # scalar paths for the doc-id table (one key per call: plain Python beats numpy there)
     def home(self, h: int) -> tuple[int, int]:
@@ -240,18 +240,43 @@ class _Table:
             p += 1
 
 
-ENTRY, CANON, USED = 1, 2, 4  # row flags
+ENTRY, CANON, USED = 1, 2, 4  # row flags; ``part << _DIRTY``: changed since the last drain
+_DIRTY = 3
 _BUCKET = 3600.0  # seconds of event time per expiry bucket
 _CHUNK_BITS = 15  # signature rows per chunk: 2**15
-_RANK_COLS = 6  # numbers of a rank stored inline; other ranks go to a dict
-_MAX_LOAD, _TARGET_LOAD = 0.75, 0.55  # band table: grow past the first, to the second
+_RANK_COLS = 4  # numbers of a rank stored inline (canonical.rank has 4); other ranks go to a dict
+_MAX_LOAD, _TARGET_LOAD = 0.75, 0.6  # band table: grow past the first, to the second
 _ID_MAX_LOAD, _ID_TARGET_LOAD = 0.5, 0.35  # id table: 4 bytes a cell, short probes matter more
 _COLUMNS = (  # name, dtype, trailing shape
-    ("_idb", np.uint8, (10,)), ("_idh", np.uint32, ()), ("_flags", np.uint8, ()), ("_dirty", np.uint8, ()),
+    ("_idb", np.uint8, (10,)), ("_flags", np.uint8, ()),
     ("_time", np.float64, ()), ("_size", np.uint32, ()), ("_sim", np.float64, ()),
     ("_cluster", np.uint8, (10,)), ("_nkeys", np.uint8, ()), ("_canon", np.uint8, (10,)),
     ("_rank", np.float64, (_RANK_COLS,)), ("_rlen", np.uint8, ()), ("_rint", np.uint8, ()),
 )
+
+
+_M64 = (1 << 64) - 1
+_C1, _C2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53  # murmur3's fmix64
+
+
+def _id_hash(b: bytes) -> int:
+    """32-bit hash of a 10-byte id; :func:`_id_hashes` is the same on many ids at once."""
+    x = int.from_bytes(b[:8], "little") ^ (int.from_bytes(b[8:10], "little") * _C2 & _M64)
+    x ^= x >> 33
+    x = x * _C1 & _M64
+    x ^= x >> 33
+    x = x * _C2 & _M64
+    return (x ^ (x >> 33)) >> 32
+
+
+def _id_hashes(ids: np.ndarray) -> np.ndarray:
+    x = ids[:, :8].copy().view("<u8").ravel() ^ (ids[:, 8:10].copy().view("<u2").ravel().astype(np.uint64)
+                                                  * np.uint64(_C2))
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(_C1)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(_C2)
+    return ((x ^ (x >> np.uint64(33))) >> np.uint64(32)).astype(np.uint32)
 
 
 def _id_bytes(doc_id: str) -> bytes:
@@ -360,8 +385,9 @@ class MemoryIndex:
         out: list[Change] = [(k, None) for k in self._tombstones]
         self._tombstones = []
         for s in dict.fromkeys(self._dirty_slots.tolist()):
-            d, f = self._dirty[s], self._flags[s]
-            self._dirty[s] = 0
+            f = int(self._flags[s])
+            d = f >> _DIRTY
+            self._flags[s] = f & ((1 << _DIRTY) - 1)
             if d & ENTRY and f & ENTRY:
                 n = self._nkeys[s]
                 sim = float(self._sim[s])
@@ -464,7 +490,7 @@ class MemoryIndex:
         return self._slot_of(_id_bytes(doc_id))
 
     def _slot_of(self, b: bytes) -> int:
-        h = codec.key_hash(b)
+        h = _id_hash(b)
         for s in self._ids.scan(h):
             if self._idb[s].tobytes() == b:
                 return s
@@ -484,9 +510,8 @@ class MemoryIndex:
             self._grow(slot + 1)
             self._n += 1
         self._idb[slot] = np.frombuffer(b, np.uint8)
-        h = codec.key_hash(b)
-        self._idh[slot] = h
-        self._flags[slot], self._dirty[slot], self._nkeys[slot], self._rlen[slot] = USED, 0, 0, 0
+        h = _id_hash(b)
+        self._flags[slot], self._nkeys[slot], self._rlen[slot] = USED, 0, 0
         self._time[slot] = math.nan
         try:
             self._ids.put(h, slot)
@@ -497,8 +522,8 @@ class MemoryIndex:
         return slot
 
     def _free_slot(self, slot: int) -> None:
-        self._ids.remove(int(self._idh[slot]), slot)
-        self._flags[slot] = self._dirty[slot] = 0
+        self._ids.remove(_id_hash(self._idb[slot].tobytes()), slot)
+        self._flags[slot] = 0
         self._odd_ranks.pop(slot, None)
         self._free.append(slot)
 
@@ -563,7 +588,7 @@ class MemoryIndex:
 
     def _mark(self, slot: int, part: int) -> None:
         if self._changelog:
-            self._dirty[slot] |= part
+            self._flags[slot] |= part << _DIRTY
             self._dirty_slots.append(slot)
 
     def _drop(self, slots: np.ndarray) -> int:
@@ -617,35 +642,36 @@ class MemoryIndex:
         codes = (slots[:, None] * self._nb + np.arange(self._nb))[valid]
         self._bands.delete(self._keyh[slots][valid], codes)
 
-    def _band_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        step, nb, ar = 1 << 16, self._nb, np.arange(self._nb)
-        for start in range(0, self._n, step):
-            end = min(self._n, start + step)
-            valid = ((self._flags[start:end] & ENTRY) != 0)[:, None] & (ar < self._nkeys[start:end, None])
-            idx = np.flatnonzero(valid)
-            yield self._keyh[start:end].reshape(-1)[idx], start * nb + idx
-
-    def _id_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        slots = np.flatnonzero(self._flags[: self._n] != 0)
-        yield self._idh[slots], slots
-
     def _rebuild_bands(self) -> None:
-        live = int(self._nkeys[: self._n][(self._flags[: self._n] & ENTRY) != 0].sum(dtype=np.int64))
-        self._bands = _rebuilt(4, live, _TARGET_LOAD, self._band_chunks)
+        self._bands = _Table(4, 1)  # let the old table go before the new one fills (peak memory)
+        n, nb = self._n, self._nb
+        h = self._keyh[:n].reshape(-1)  # a view: the code of a key is its position here
+        route = np.empty(n * nb, np.uint8)
+        ar = np.arange(nb)
+        for start in range(0, n, 1 << 16):  # in chunks: no full-size temporaries
+            end = min(n, start + (1 << 16))
+            valid = ((self._flags[start:end] & ENTRY) != 0)[:, None] & (ar < self._nkeys[start:end, None])
+            r = (self._keyh[start:end] >> np.uint32(28)).astype(np.uint8)
+            r[~valid] = 255
+            route[start * nb:end * nb] = r.reshape(-1)
+        live = int(np.count_nonzero(route != 255))
+        self._bands = _rebuilt(4, live, _TARGET_LOAD, lambda t: t.build(h, None, route))
         self._version += 1
         self._stale = False
 
     def _rebuild_ids(self) -> None:
-        self._ids = _rebuilt(0, int(np.count_nonzero(self._flags[: self._n])), _ID_TARGET_LOAD, self._id_chunks)
+        self._ids = _Table(0, 1)
+        slots = np.flatnonzero(self._flags[: self._n] != 0)
+        h = _id_hashes(self._idb[slots])
+        self._ids = _rebuilt(0, len(slots), _ID_TARGET_LOAD, lambda t: t.build(h, slots))
 
 
-def _rebuilt(tbits: int, live: int, load: float,
-             chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]) -> _Table:
+def _rebuilt(tbits: int, live: int, load: float, fill: Callable[[_Table], None]) -> _Table:
     cap = max(1024, math.ceil(live / load / (1 << tbits)))
     while True:
         table = _Table(tbits, cap)
         try:
-            table.build(chunks)
+            fill(table)
             return table
         except _Full:
             cap += cap // 4

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import redis
+
 from stream.config import Settings
 from stream.dedup.index import Index, MemoryIndex
 from stream.errors import ConfigError
@@ -16,14 +18,18 @@ from stream.errors import ConfigError
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def open_index(settings: Settings) -> Index:
+def open_index(settings: Settings, namespace: str | None = None) -> Index:
+    """The configured backend; ``namespace`` overrides the Redis namespace (a replay's own)."""
     if settings.index == "memory":
         return MemoryIndex()
     if settings.index.startswith(REDIS_SCHEMES):
-        from stream.dedup.redis_index import RedisIndex
+        from stream.dedup.redis_index import RedisIndex, parse_url
 
         try:
-            return RedisIndex.from_url(settings.index)
+            if namespace is None:
+                return RedisIndex.from_url(settings.index)
+            url, _ = parse_url(settings.index)
+            return RedisIndex(redis.Redis.from_url(url), namespace)
         except ValueError as exc:
             raise ConfigError(f"STREAM_INDEX: {exc}") from exc
     raise ConfigError(f"unknown index backend {settings.index!r}")

@@ -12,11 +12,11 @@ import time
 
 import structlog
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from stream.config import Settings
 from stream.kafka.client import ensure_topics, message_limit
+from stream.kafka.topics import produce
 
 log = structlog.get_logger("stream")
 
@@ -29,36 +29,41 @@ async def ensure(settings: Settings, topic: str) -> None:
     await ensure_topics(settings, [topic], compacted=(topic,), partitions=1)
 
 
-async def delete(settings: Settings, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
+async def _records(settings: Settings, topic: str):
+    """Every committed record of ``topic``, from the start to the end at call time."""
+    tp = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, isolation_level="read_committed", auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=message_limit(settings))
+    await consumer.start()
     try:
-        if topic in await admin.list_topics():
-            await admin.delete_topics([topic])
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
+        while await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
+            for record in batch.get(tp, ()):
+                yield record
     finally:
-        await admin.close()
+        await consumer.stop()
 
 
 async def restore(settings: Settings, topic: str, index) -> int:
     """Apply every committed record of ``topic`` to ``index``; return how many."""
     started = time.monotonic()
-    tp = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, isolation_level="read_committed",
-                                max_partition_fetch_bytes=message_limit(settings))
-    await consumer.start()
     applied = 0
-    try:
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        await consumer.seek_to_beginning(tp)
-        while await consumer.position(tp) < end:
-            batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
-            for record in batch.get(tp, ()):
-                index.apply(record.key, record.value)
-                applied += 1
-    finally:
-        await consumer.stop()
+    async for record in _records(settings, topic):
+        index.apply(record.key, record.value)
+        applied += 1
     log.info("index.restored", topic=topic, records=applied, entries=len(index),
              seconds=round(time.monotonic() - started, 3))
     return applied
+
+
+async def reset(settings: Settings, topic: str) -> int:
+    """Tombstone every key of ``topic``, so a restore from it starts empty; return how many."""
+    await ensure(settings, topic)
+    keys = {record.key async for record in _records(settings, topic) if record.value is not None}
+    if keys:
+        await produce(settings, topic, [None] * len(keys), keys=list(keys))
+    return len(keys)

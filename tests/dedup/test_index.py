@@ -298,7 +298,8 @@ def test_open_index_names_the_backend():
 
     index = open_index(Settings(index="memory"))
     assert isinstance(index, MemoryIndex) and not index.durable
-    assert parse_url("redis://h:6380/2?namespace=prod&socket_timeout=5") == ("redis://h:6380/2?socket_timeout=5", "prod")
+    url = "redis://h:6380/2?namespace=prod&socket_timeout=5"
+    assert parse_url(url) == ("redis://h:6380/2?socket_timeout=5", "prod")
     assert parse_url("redis://h/0") == ("redis://h/0", "default")
     with pytest.raises(ConfigError):
         open_index(Settings(index="memcached://h"))
