@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from stream.service import Service
 
-        asyncio.run(Service(settings).run())
+        service = Service(settings)
+        asyncio.run(service.run())
+        if service.failed:
+            print(f"stream: {service.failed}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "load-samples":
         from stream.demo import load_samples

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager, suppress
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import TopicPartition
 
 from stream.config import Settings
@@ -107,6 +107,7 @@ class Service:
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
         self.assigned: set[TopicPartition] = set()
         self.stopping = asyncio.Event()
+        self.failed: str | None = None  # why the service stopped on its own, if it did
         self._lock = asyncio.Lock()
 
     def stop(self) -> None:
@@ -210,6 +211,15 @@ class Service:
         offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
         try:
             await publisher.publish(out + self._changes, offsets)
+        except ProducerFenced:
+            # Another process took over this transactional id (the same STREAM_INSTANCE_ID):
+            # this one must not write again. Its open transaction is already aborted.
+            self.metrics.commit(False)
+            log.error("producer.fenced", instance=self.settings.instance_id,
+                      hint="every process needs its own STREAM_INSTANCE_ID")
+            self.failed = "fenced by another process with the same instance id"
+            self.stop()
+            return
         except KafkaError as exc:
             self.metrics.commit(False)
             log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))

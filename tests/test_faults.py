@@ -123,3 +123,20 @@ async def test_an_instance_joins_and_leaves_mid_stream(settings, tmp_path):
         assert stop(first) == 0
     check(records, settings, story_of(values), exactly_once=True)
     assert Counter(r.topic for r in records)[settings.output_topic] == 400
+
+
+async def test_a_second_process_with_the_same_instance_id_fences_the_first(settings, tmp_path):
+    values = stories.stream(100, 2)
+    first = spawn(settings, log := tmp_path / "first.log")
+    await wait_for_log(log, "consumer.partitions_assigned")
+    await produce(settings, settings.input_topic, values[:100])
+    second = spawn(settings, log2 := tmp_path / "second.log")  # same STREAM_INSTANCE_ID: a zombie-maker
+    await wait_for_log(log2, "service.started")
+    await produce(settings, settings.input_topic, values[100:])
+    try:
+        records = await outputs(settings, len(values), timeout=120, settle=2.0)
+        assert first.wait(60) == 1 and "producer.fenced" in log.read_text()
+    finally:
+        first.kill()
+        assert stop(second) == 0
+    check(records, settings, story_of(values), exactly_once=True)
