@@ -7,11 +7,12 @@ carries the *whole* state of what it names (never a delta):
 * **Entry** ``b"E" + id`` (11 bytes for a 20-hex-char doc id; ``b"e" + utf-8`` for any
   other id): the indexed document. Value, little endian::
 
-      u8 version=1 | u8 flags (1: has similarity) | f64 event_time | u32 size
-      | f64 similarity | u16 num_perm | u16 num_keys | id cluster_id
+      u8 version=2 | u8 flags (1: has similarity) | f64 event_time | u32 size
+      | f64 similarity | u16 num_perm | u16 num_keys | i64 site | id cluster_id
       | u32[num_perm] signature | u32[num_keys] key hashes
 
-  ~680 bytes at 128 permutations and 32 bands. The key hashes are :func:`key_hash` of the
+  ~690 bytes at 128 permutations and 32 bands. ``site`` is the page's site key (a 63-bit
+  hash, 0: unknown). Version 1 (no ``site`` field) is still read, as site 0. The key hashes are :func:`key_hash` of the
   LSH band keys, so a restore needs neither the text nor the band function.
 * **Canonical** ``b"C" + id`` (``b"c" + utf-8``): a cluster's canonical. Value::
 
@@ -32,10 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-VERSION = 1
+ENTRY_VERSION, CANONICAL_VERSION = 2, 1
 ENTRY, CANONICAL = b"E", b"C"
 _HEX = frozenset("0123456789abcdef")
-ENTRY_HEAD = _HEAD = struct.Struct("<BBdIdHH")
+ENTRY_HEAD = _HEAD = struct.Struct("<BBdIdHHq")  # version 2
+ENTRY_HEAD_V1 = struct.Struct("<BBdIdHH")  # version 1: no site
 _RANK_ITEM = struct.Struct("<cd")
 _RANK_INT = struct.Struct("<cq")
 
@@ -100,25 +102,37 @@ class EntryRecord:
     event_time: float
     similarity: float | None
     key_hashes: np.ndarray  # uint32
+    site: int = 0  # 63-bit site key, 0: unknown
 
 
 def encode_entry(cluster_id: str, signature: np.ndarray, size: int, event_time: float,
-                 similarity: float | None, key_hashes: np.ndarray) -> bytes:
+                 similarity: float | None, key_hashes: np.ndarray, site: int = 0) -> bytes:
     sig = np.ascontiguousarray(signature, dtype="<u4")
     hashes = np.ascontiguousarray(key_hashes, dtype="<u4")
-    head = _HEAD.pack(VERSION, 0 if similarity is None else 1, event_time, size,
-                      math.nan if similarity is None else similarity, len(sig), len(hashes))
+    head = _HEAD.pack(ENTRY_VERSION, 0 if similarity is None else 1, event_time, size,
+                      math.nan if similarity is None else similarity, len(sig), len(hashes), site)
     return b"".join((head, pack_id(cluster_id), sig.tobytes(), hashes.tobytes()))
 
 
+def entry_head(value: bytes) -> tuple[int, float, int, float, int, int, int, int]:
+    """``(flags, event_time, size, similarity, num_perm, num_keys, site, offset of the cluster id)``
+    of an entry value of either version."""
+    version = value[0] if value else None
+    if version == ENTRY_VERSION:
+        _, flags, event_time, size, sim, num_perm, num_keys, site = _HEAD.unpack_from(value, 0)
+        return flags, event_time, size, sim, num_perm, num_keys, site, _HEAD.size
+    if version == 1:
+        _, flags, event_time, size, sim, num_perm, num_keys = ENTRY_HEAD_V1.unpack_from(value, 0)
+        return flags, event_time, size, sim, num_perm, num_keys, 0, ENTRY_HEAD_V1.size
+    raise CodecError(f"entry record version {version}, this code reads 1 and {ENTRY_VERSION}")
+
+
 def decode_entry(value: bytes) -> EntryRecord:
-    version, flags, event_time, size, sim, num_perm, num_keys = _HEAD.unpack_from(value, 0)
-    if version != VERSION:
-        raise CodecError(f"entry record version {version}, this code reads {VERSION}")
-    cluster_id, at = unpack_id(value, _HEAD.size)
+    flags, event_time, size, sim, num_perm, num_keys, site, at = entry_head(value)
+    cluster_id, at = unpack_id(value, at)
     sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=at).astype(np.uint32)
     hashes = np.frombuffer(value, dtype="<u4", count=num_keys, offset=at + 4 * num_perm).astype(np.uint32)
-    return EntryRecord(cluster_id, sig, size, event_time, sim if flags & 1 else None, hashes)
+    return EntryRecord(cluster_id, sig, size, event_time, sim if flags & 1 else None, hashes, site)
 
 
 def encode_rank(rank: tuple) -> bytes:
@@ -150,11 +164,11 @@ def decode_rank(buf: bytes | memoryview, at: int = 0) -> tuple:
 
 
 def encode_canonical(doc_id: str, rank: tuple) -> bytes:
-    return struct.pack("<B", VERSION) + pack_id(doc_id) + encode_rank(rank)
+    return struct.pack("<B", CANONICAL_VERSION) + pack_id(doc_id) + encode_rank(rank)
 
 
 def decode_canonical(value: bytes) -> tuple[str, tuple]:
-    if value[0] != VERSION:
-        raise CodecError(f"canonical record version {value[0]}, this code reads {VERSION}")
+    if value[0] != CANONICAL_VERSION:
+        raise CodecError(f"canonical record version {value[0]}, this code reads {CANONICAL_VERSION}")
     doc_id, at = unpack_id(value, 1)
     return doc_id, decode_rank(value, at)
