@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stream.clean import BoilerplateLearner, clean  # noqa: E402
 from stream.errors import BadRecord  # noqa: E402
 
-DATA = Path("/work/shared/data/zyte-article-extraction")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte-article-extraction"  # ../shared
 SHINGLE = 4
 _TOKEN = re.compile(r"\w+")
 

@@ -45,7 +45,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 from selectolax.lexbor import LexborHTMLParser
 
-DATA = Path("/work/shared/data/zyte-article-extraction")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte-article-extraction"  # ../shared
 _PLACE = re.compile(r"@@(BODY|TITLE|HEAD)@@")
 _SPACE = re.compile(r"\s+")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")

@@ -10,7 +10,7 @@ import pytest
 from stream.clean import clean
 from stream.errors import BadRecord
 
-SAMPLE = Path("/work/shared/data/samples/syndicated-copy.txt")
+SAMPLE = Path(__file__).resolve().parents[2] / "stream" / "samples" / "syndicated-copy.txt"  # a copy of shared/
 
 
 def _expected_sample_body(raw: str) -> str:
