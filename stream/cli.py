@@ -8,6 +8,7 @@ import sys
 from contextlib import ExitStack
 
 import structlog
+from aiokafka.errors import KafkaError
 
 from stream import config, logs
 from stream.errors import ConfigError
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         from stream.service import Service
 
         service = Service(settings)
-        asyncio.run(service.run())
+        try:
+            asyncio.run(service.run())
+        except KafkaError as exc:
+            print(f"stream: Kafka at {settings.bootstrap_servers}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
         if service.failed:
             print(f"stream: {service.failed}", file=sys.stderr)
             return 1

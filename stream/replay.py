@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from stream import config
@@ -155,6 +156,9 @@ def main(args: argparse.Namespace, settings: config.Settings) -> int:
     except ConfigError as exc:
         print(f"stream replay: {exc}", file=sys.stderr)
         return 2
+    except KafkaError as exc:
+        print(f"stream replay: Kafka at {settings.bootstrap_servers}: {exc}", file=sys.stderr)
+        return 1
     print(plan.describe())
     if args.dry_run:
         return 0

@@ -115,12 +115,45 @@ class Service:
         self.health.drain()
 
     async def run(self) -> None:
-        """Run until :meth:`stop` (or a signal)."""
+        """Run until :meth:`stop` (or a signal), or until every bound is reached."""
         s = self.settings
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
+        await self._prepare_topics()
+        workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
+        producer = client.producer(s, transactional_id=self._transactional_id())
+        consumer = client.consumer(s)
+        server = None
+        try:
+            await producer.start()
+            await consumer.start()
+            remaining = self._assign(consumer)
+            topics = {**s.topics, "changelog": self.changelog}
+            publisher = (ExactlyOnce(producer, consumer, topics, s.group_id) if s.guarantee == "exactly_once"
+                         else AtLeastOnce(producer, consumer, topics))
+            server = await serve(self.health, self.metrics, port=s.metrics_port) if s.metrics_port >= 0 else None
+            log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
+                     workers=s.workers, index=s.index, metrics_port=server.port if server else None)
+            stats_task = asyncio.create_task(self._report(consumer))
+            try:
+                await self._loop(consumer, workers, publisher, remaining)
+            finally:
+                stats_task.cancel()
+        finally:
+            self.health.drain()
+            log.info("service.stopping", **self.stats.total)
+            if server is not None:
+                await server.close()
+            try:
+                await asyncio.wait_for(self._close(consumer, producer), SHUTDOWN_TIMEOUT)
+            finally:
+                workers.close()
+
+    async def _prepare_topics(self) -> None:
+        """Create missing topics, then restore the embedded index from its changelog."""
+        s = self.settings
         if s.create_topics:
             created = await client.ensure_topics(
                 s, [s.input_topic, s.output_topic, s.duplicates_topic, s.dlq_topic], compacted=(s.output_topic,))
@@ -130,52 +163,35 @@ class Service:
             await changelog.ensure(s, self.changelog)
         for topic in self.restore_from:
             await changelog.restore(s, topic, self.index)
-        workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
-        exactly_once = s.guarantee == "exactly_once"
-        producer = client.producer(s, transactional_id=f"stream-{s.group_id}-{s.instance_id}" if exactly_once else None)
-        consumer = client.consumer(s)
-        await producer.start()
-        await consumer.start()
-        remaining: set[TopicPartition] = set()
+
+    def _transactional_id(self) -> str | None:
+        s = self.settings
+        return f"stream-{s.group_id}-{s.instance_id}" if s.guarantee == "exactly_once" else None
+
+    def _assign(self, consumer) -> set[TopicPartition]:
+        """Join the group, or (bounded run) assign the bounded partitions; return the
+        partitions still short of their end bound."""
         if self.bounds is None:
-            consumer.subscribe([s.input_topic], listener=_Listener(self))
-        else:
-            consumer.assign(list(self.bounds))
-            for tp, (start, end) in self.bounds.items():
-                consumer.seek(tp, start)
-                if start < end:
-                    remaining.add(tp)
-            self.assigned = set(self.bounds)
-        topics = {**s.topics, "changelog": self.changelog}
-        publisher = (ExactlyOnce(producer, consumer, topics, s.group_id) if exactly_once
-                     else AtLeastOnce(producer, consumer, topics))
-        server = await serve(self.health, self.metrics, port=s.metrics_port) if s.metrics_port >= 0 else None
-        if self.bounds is not None:
-            self.health.ready = True
-        log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
-                 workers=s.workers, index=s.index, metrics_port=server.port if server else None)
-        stats_task = asyncio.create_task(self._report(consumer))
-        try:
-            while not self.stopping.is_set() and (self.bounds is None or remaining):
-                batch = await consumer.getmany(timeout_ms=500, max_records=s.batch_size)
-                if self.bounds is not None:
-                    batch = await self._within_bounds(batch, consumer, remaining)
-                self.health.waiting(bool(batch))
-                if batch:
-                    async with self._lock:
-                        await self._handle(batch, consumer, workers, publisher)
-                else:
-                    self.health.progress()
-        finally:
-            self.health.drain()
-            log.info("service.stopping", **self.stats.total)
-            stats_task.cancel()
-            if server is not None:
-                await server.close()
-            try:
-                await asyncio.wait_for(self._close(consumer, producer), SHUTDOWN_TIMEOUT)
-            finally:
-                workers.close()
+            consumer.subscribe([self.settings.input_topic], listener=_Listener(self))
+            return set()
+        consumer.assign(list(self.bounds))
+        for tp, (start, _) in self.bounds.items():
+            consumer.seek(tp, start)
+        self.assigned = set(self.bounds)
+        self.health.ready = True
+        return {tp for tp, (start, end) in self.bounds.items() if start < end}
+
+    async def _loop(self, consumer, workers: Workers, publisher, remaining: set[TopicPartition]) -> None:
+        while not self.stopping.is_set() and (self.bounds is None or remaining):
+            batch = await consumer.getmany(timeout_ms=500, max_records=self.settings.batch_size)
+            if self.bounds is not None:
+                batch = await self._within_bounds(batch, consumer, remaining)
+            self.health.waiting(bool(batch))
+            if batch:
+                async with self._lock:
+                    await self._handle(batch, consumer, workers, publisher)
+            else:
+                self.health.progress()
 
     async def _within_bounds(self, batch, consumer, remaining: set[TopicPartition]):
         """Drop records at or past each partition's end bound; pause finished partitions.
