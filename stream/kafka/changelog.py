@@ -29,8 +29,8 @@ async def ensure(settings: Settings, topic: str) -> None:
     await ensure_topics(settings, [topic], compacted=(topic,), partitions=1)
 
 
-async def _records(settings: Settings, topic: str):
-    """Every committed record of ``topic``, from the start to the end at call time."""
+async def _batches(settings: Settings, topic: str):
+    """Every committed record of ``topic``, batch by batch, from the start to the end at call time."""
     tp = TopicPartition(topic, 0)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
                                 enable_auto_commit=False, isolation_level="read_committed", auto_offset_reset="earliest",
@@ -41,9 +41,9 @@ async def _records(settings: Settings, topic: str):
         end = (await consumer.end_offsets([tp]))[tp]
         consumer.seek(tp, (await consumer.beginning_offsets([tp]))[tp])
         while await consumer.position(tp) < end:
-            batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
-            for record in batch.get(tp, ()):
-                yield record
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=1000)
+            if batch.get(tp):
+                yield batch[tp]
     finally:
         await consumer.stop()
 
@@ -52,9 +52,9 @@ async def restore(settings: Settings, topic: str, index) -> int:
     """Apply every committed record of ``topic`` to ``index``; return how many."""
     started = time.monotonic()
     applied = 0
-    async for record in _records(settings, topic):
-        index.apply(record.key, record.value)
-        applied += 1
+    async for records in _batches(settings, topic):
+        index.apply_many([(r.key, r.value) for r in records])
+        applied += len(records)
     log.info("index.restored", topic=topic, records=applied, entries=len(index),
              seconds=round(time.monotonic() - started, 3))
     return applied
@@ -63,7 +63,7 @@ async def restore(settings: Settings, topic: str, index) -> int:
 async def reset(settings: Settings, topic: str) -> int:
     """Tombstone every key of ``topic``, so a restore from it starts empty; return how many."""
     await ensure(settings, topic)
-    keys = {record.key async for record in _records(settings, topic) if record.value is not None}
+    keys = {r.key async for records in _batches(settings, topic) for r in records if r.value is not None}
     if keys:
         await produce(settings, topic, [None] * len(keys), keys=list(keys))
     return len(keys)
