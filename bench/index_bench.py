@@ -12,7 +12,8 @@ imports) belongs to that structure alone:
    documents (a batch) and written to a file. Then ``--queries`` ``candidates`` calls on
    near-duplicates of indexed documents.
 2. **restore**: a fresh index ``apply``-s every record of that file, then answers one query
-   (which builds the band table): the recovery time after a crash.
+   (which builds the band table): the recovery time after a crash. **restore-bulk** does
+   the same with ``apply_many`` on batches of ``--restore-batch`` records (a consumer fetch).
 3. **compare** (``--compare N``): our index and datasketch ``MinHashLSH`` (same 32x2 bands)
    on N documents; datasketch keeps no signatures, so ``+ signatures`` adds a dict of
    them, which the Deduper's verification needs.
@@ -112,6 +113,8 @@ def run_restore(args) -> dict:
     index = MemoryIndex()
     base = rss()
     data = Path(args.changelog).read_bytes()
+    bulk = args.mode == "restore-bulk"
+    batch: list[tuple[bytes, bytes | None]] = []
     started = time.perf_counter()
     at = n = 0
     while at < len(data):
@@ -120,8 +123,16 @@ def run_restore(args) -> dict:
         key = data[at:at + klen]
         value = data[at + klen:at + klen + vlen] or None
         at += klen + vlen
-        index.apply(key, value)
         n += 1
+        if not bulk:
+            index.apply(key, value)
+            continue
+        batch.append((key, value))
+        if len(batch) == args.restore_batch:
+            index.apply_many(batch)
+            batch = []
+    if batch:
+        index.apply_many(batch)
     applied = time.perf_counter() - started
     index.candidates([b"warm"])  # the first query builds the band table
     ready = time.perf_counter() - started
@@ -183,7 +194,7 @@ def child(mode: str, args) -> dict:
     cmd = [sys.executable, "-m", "bench.index_bench", "--mode", mode, "--docs", str(args.docs),
            "--queries", str(args.queries), "--dup-share", str(args.dup_share), "--seed", str(args.seed),
            "--compare", str(args.compare), "--changelog", args.changelog, "--redis", str(args.redis),
-           "--redis-url", args.redis_url]
+           "--redis-url", args.redis_url, "--restore-batch", str(args.restore_batch)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"{mode} failed:\n{res.stderr[-3000:]}")
@@ -204,21 +215,24 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--redis", type=int, default=0, help="documents for the Redis backend (0: skip)")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    p.add_argument("--mode", default="all", choices=["all", "insert", "restore", "ours", "datasketch", "redis"])
+    p.add_argument("--restore-batch", type=int, default=1000, help="records per apply_many call (restore-bulk)")
+    p.add_argument("--mode", default="all",
+                   choices=["all", "insert", "restore", "restore-bulk", "ours", "datasketch", "redis"])
     p.add_argument("--changelog", default="")
     args = p.parse_args()
     if args.mode != "all":
-        run = {"insert": run_insert, "restore": run_restore, "ours": run_compare, "datasketch": run_compare,
-               "redis": run_redis}
+        run = {"insert": run_insert, "restore": run_restore, "restore-bulk": run_restore, "ours": run_compare,
+               "datasketch": run_compare, "redis": run_redis}
         print(json.dumps(run[args.mode](args)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         args.changelog = os.path.join(tmp, "changelog.bin")
         ins = child("insert", args)
         res = child("restore", args)
+        bulk = child("restore-bulk", args)
     n = ins["docs"]
     print(f"MemoryIndex, {n:,} documents ({args.dup_share:.0%} near-duplicates), one process each")
-    print(json.dumps({"insert": ins, "restore": res}), file=sys.stderr)
+    print(json.dumps({"insert": ins, "restore": res, "restore_bulk": bulk}), file=sys.stderr)
     show([
         ("resident memory (RSS delta)", f"{ins['rss'] / 2**20:,.0f} MiB", f"{ins['rss'] / n:,.0f} B/doc"),
         ("numpy structures (allocated)", f"{ins['numpy_bytes'] / 2**20:,.0f} MiB",
@@ -233,6 +247,12 @@ def main() -> None:
         ("restore: apply all records", f"{res['apply_s']:.1f} s", f"{res['records'] / res['apply_s']:,.0f} records/s"),
         ("restore: until first query answered", f"{res['ready_s']:.1f} s", f"{res['docs']:,} documents"),
         ("restore: RSS delta", f"{res['rss'] / 2**20:,.0f} MiB", f"{res['rss'] / max(res['docs'], 1):,.0f} B/doc"),
+        (f"restore, apply_many x{args.restore_batch}: apply all", f"{bulk['apply_s']:.1f} s",
+         f"{bulk['records'] / bulk['apply_s']:,.0f} records/s"),
+        (f"restore, apply_many x{args.restore_batch}: first query", f"{bulk['ready_s']:.1f} s",
+         f"{bulk['docs']:,} documents"),
+        ("restore, apply_many: RSS delta", f"{bulk['rss'] / 2**20:,.0f} MiB",
+         f"{bulk['rss'] / max(bulk['docs'], 1):,.0f} B/doc"),
     ])
     if args.compare:
         ours, ds = child("ours", args), child("datasketch", args)

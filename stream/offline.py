@@ -39,7 +39,8 @@ def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int
 
 def run_dedup(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int]:
     counts = {"records": 0, "article": 0, "duplicate": 0, "dead_letter": 0}
-    processor = Processor(Deduper(open_index(settings), threshold=settings.threshold))
+    # nothing drains the changelog here: do not record it (memory would grow without bound)
+    processor = Processor(Deduper(open_index(settings, changelog=False), threshold=settings.threshold))
     workers = Workers(settings.workers, settings.max_record_bytes, learn=settings.learn_boilerplate)
     try:
         for item in workers.stream(_lines(inp)):

@@ -11,7 +11,7 @@ carries the *whole* state of what it names (never a delta):
       | f64 similarity | u16 num_perm | u16 num_keys | i64 site | id cluster_id
       | u32[num_perm] signature | u32[num_keys] key hashes
 
-  ~690 bytes at 128 permutations and 32 bands. ``site`` is the page's site key (a 63-bit
+  ~685 bytes at 128 permutations and 32 bands. ``site`` is the page's site key (a 63-bit
   hash, 0: unknown). Version 1 (no ``site`` field) is still read, as site 0. The key hashes are :func:`key_hash` of the
   LSH band keys, so a restore needs neither the text nor the band function.
 * **Canonical** ``b"C" + id`` (``b"c" + utf-8``): a cluster's canonical. Value::
@@ -133,6 +133,50 @@ def decode_entry(value: bytes) -> EntryRecord:
     sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=at).astype(np.uint32)
     hashes = np.frombuffer(value, dtype="<u4", count=num_keys, offset=at + 4 * num_perm).astype(np.uint32)
     return EntryRecord(cluster_id, sig, size, event_time, sim if flags & 1 else None, hashes, site)
+
+
+_COUNTS = struct.Struct("<HH")
+_HEX_ID = 11  # 0x00 + 10 raw bytes
+
+
+def entry_rows(values: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Entry values of one length as one structured array (fields ``flags``, ``event_time``,
+    ``size``, ``similarity``, ``site``, ``cluster`` (10 raw bytes), ``signature``,
+    ``key_hashes``), and a mask of the rows in the layout it assumes (the current version,
+    a hex cluster id, the counts of the first value); decode the others one by one. None
+    when the first value is not in such a layout."""
+    first = values[0]
+    if not (len(first) > _HEAD.size and first[0] == ENTRY_VERSION and first[_HEAD.size] == 0):
+        return None
+    num_perm, num_keys = _COUNTS.unpack_from(first, 22)
+    sig = _HEAD.size + _HEX_ID
+    if len(first) != sig + 4 * (num_perm + num_keys):
+        return None
+    dtype = np.dtype({
+        "names": ["version", "flags", "event_time", "size", "similarity", "num_perm", "num_keys", "site", "marker",
+                  "cluster", "signature", "key_hashes"],
+        "formats": ["u1", "u1", "<f8", "<u4", "<f8", "<u2", "<u2", "<i8", "u1", ("u1", 10), ("<u4", num_perm),
+                    ("<u4", num_keys)],
+        "offsets": [0, 1, 2, 10, 14, 22, 24, 26, _HEAD.size, _HEAD.size + 1, sig, sig + 4 * num_perm],
+        "itemsize": len(first)})
+    rows = np.frombuffer(b"".join(values), dtype)
+    ok = ((rows["version"] == ENTRY_VERSION) & (rows["marker"] == 0) & (rows["num_perm"] == num_perm)
+          & (rows["num_keys"] == num_keys))
+    return rows, ok
+
+
+def canonical_rows(values: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Canonical values of one length with hex doc ids, read at once: ``(doc ids as 10 raw
+    bytes, rank item kinds (ord b"i"/b"f"), the items read as int64, read as float64, mask of
+    the rows in this layout)``; None when the length fits no such layout."""
+    n, extra = divmod(len(values[0]) - 2 - _HEX_ID, 9)
+    if extra or n < 0:
+        return None
+    raw = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), 2 + _HEX_ID + 9 * n)
+    ok = (raw[:, 0] == CANONICAL_VERSION) & (raw[:, 1] == 0) & (raw[:, 1 + _HEX_ID] == n)
+    items = raw[:, 2 + _HEX_ID:].reshape(len(values), n, 9)
+    body = np.ascontiguousarray(items[:, :, 1:])
+    return raw[:, 2:2 + 10], items[:, :, 0], body.view("<i8")[..., 0], body.view("<f8")[..., 0], ok
 
 
 def encode_rank(rank: tuple) -> bytes:

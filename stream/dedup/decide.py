@@ -18,7 +18,8 @@
    the ``site`` carried by a :class:`~stream.dedup.canonical.Rank`), they share that
    site's template, so containment and resemblance are inflated by its boilerplate
    (different stories on one site must stay apart): only a resemblance of at least
-   ``same_site`` counts (the same page posted twice).
+   ``same_site`` counts (the same page posted twice). Each entry stores its site key
+   (:attr:`Entry.site`), so the rule holds after a restore and across instances.
 
    The best-scoring match's cluster wins (ties: the smaller cluster id).
 3. **Claim.** The entry is inserted with :meth:`Index.claim`, an atomic compare-and-insert:
@@ -44,7 +45,6 @@ THRESHOLD = 0.6  # see docs/dedup.md for the sweep
 MIN_SIZE = 40  # shingles: the smaller doc of a containment match (~ a 45-word paragraph)
 MIN_RATIO = 0.2  # smaller/larger size for a containment match
 SAME_SITE = 0.9  # resemblance needed between two pages of one site
-LOCAL_SITES = 1_000_000  # doc sites remembered in-process while the index cannot store them
 assert BANDS * ROWS <= NUM_PERM
 
 
@@ -57,21 +57,6 @@ class Doc:
     event_time: float
     rank: tuple  # canonical preference, smaller is better
     site: str | None = None  # the page's host or URL (see :func:`registrable`); else ``rank.site``
-
-
-if "site" in Entry.__dataclass_fields__:  # the index stores the site itself
-    SiteEntry = Entry
-else:
-
-    @dataclass(frozen=True, slots=True)
-    class SiteEntry(Entry):  # type: ignore[no-redef]
-        """An :class:`Entry` that also carries its site (a 63-bit hash, 0 = unknown).
-
-        Backends that do not store ``site`` hand back plain entries: the same-site rule
-        is then skipped for those candidates, nothing else changes.
-        """
-
-        site: int = 0
 
 
 _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go", "gob", "nic"}
@@ -140,27 +125,12 @@ class Deduper:
         self.min_size = min_size
         self.min_ratio = min_ratio
         self.same_site = same_site
-        # stopgap until Entry has a ``site`` field: the sites of entries this process wrote
-        self._sites: dict[str, int] | None = None if SiteEntry is Entry else {}
-
-    def _site_of(self, entry: Entry) -> int:
-        site = getattr(entry, "site", None)
-        if site is None and self._sites is not None:
-            site = self._sites.get(entry.doc_id, 0)
-        return site or 0
-
-    def _remember(self, doc_id: str, site: int) -> None:
-        if self._sites is None or not site:
-            return
-        if len(self._sites) >= LOCAL_SITES:
-            del self._sites[next(iter(self._sites))]  # the oldest
-        self._sites[doc_id] = site
 
     def match(self, doc: Doc, cand: Entry, site: int = 0) -> float:
         """The score of ``cand`` for ``doc`` (0 when it cannot match)."""
         if doc.fingerprint.size == 0 or cand.size == 0:  # nothing to compare
             return 0.0
-        if site and self._site_of(cand) == site:
+        if site and cand.site == site:
             j = similarity(doc.fingerprint.signature, cand.signature)
             return j if j >= self.same_site else 0.0
         return score(doc.fingerprint, cand.signature, cand.size, self.min_size, self.min_ratio)
@@ -185,12 +155,11 @@ class Deduper:
                                               or (sim == best[0] and cand.cluster_id < best[1])):
                     best = (sim, cand.cluster_id)
             cluster_id, sim = (best[1], best[0]) if best else (doc.doc_id, None)
-            entry = SiteEntry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size,
-                              doc.event_time, sim, site)
+            entry = Entry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size,
+                          doc.event_time, sim, site)
             pending = self.index.claim(entry, keys, seen)
             if not pending:
                 break
-        self._remember(doc.doc_id, site)
         promoted = self.index.promote(cluster_id, Canonical(doc.doc_id, doc.rank))
         if best is None:
             return Decision(doc.doc_id, cluster_id, True, None, None)

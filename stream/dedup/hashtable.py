@@ -62,6 +62,25 @@ class Table:
             rows, pos, h = rows[more], pos[more] + _W, h[more]
         return np.concatenate(out) if out else np.empty(0, np.int64)
 
+    def find_each(self, h: np.ndarray, match: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        """For each hash of ``h``, the code stored under it that ``match(positions in h, codes)``
+        accepts (at most one per hash), else -1."""
+        rows, pos = self.place(h)
+        out = np.full(len(h), -1, np.int64)
+        q = np.arange(len(h))
+        while q.size:
+            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            blocked = np.logical_or.accumulate(cells == 0, axis=1)
+            ii, jj = np.nonzero((cells > 0) & ~blocked)
+            more = ~blocked[:, -1]
+            if ii.size:
+                codes = cells[ii, jj].astype(np.int64) - 1
+                ok = match(q[ii], codes)
+                out[q[ii[ok]]] = codes[ok]
+                more[ii[ok]] = False
+            rows, pos, q = rows[more], pos[more] + _W, q[more]
+        return out
+
     def insert(self, h: np.ndarray, codes: np.ndarray) -> None:
         rows, pos = self.place(h)
         k = len(h)

@@ -10,7 +10,7 @@ from here).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -70,6 +70,9 @@ class Index(Protocol):
 
     def apply(self, key: bytes, value: bytes | None) -> None:
         """Replay one changelog record (restore)."""
+
+    def apply_many(self, records: Iterable[Change]) -> None:
+        """Replay a batch of changelog records (restore; faster than :meth:`apply` on each)."""
 
     def __len__(self) -> int: ...
 

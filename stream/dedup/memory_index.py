@@ -20,47 +20,27 @@ No Python object per document:
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 from array import array
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
 from stream.dedup import codec
 from stream.dedup.hashtable import Table, TableFull, id_hash, id_hashes, rebuilt
 from stream.dedup.index import Canonical, Change, Entry
-
-ENTRY, CANON, USED = 1, 2, 4  # row flags; ``part << _DIRTY``: changed since the last drain
-_DIRTY = 3
-_BUCKET = 3600.0  # seconds of event time per expiry bucket
-_CHUNK_BITS = 15  # signature rows per chunk: 2**15
-_RANK_COLS = 4  # numbers of a rank stored inline (canonical.rank has 4); other ranks go to a dict
-_MAX_LOAD, _TARGET_LOAD = 0.75, 0.6  # band table: grow past the first, to the second
-_ID_MAX_LOAD, _ID_TARGET_LOAD = 0.5, 0.35  # id table: 4 bytes a cell, short probes matter more
-_COLUMNS = (  # name, dtype, trailing shape
-    ("_idb", np.uint8, (10,)), ("_flags", np.uint8, ()),
-    ("_time", np.float64, ()), ("_size", np.uint32, ()), ("_sim", np.float64, ()), ("_site", np.int64, ()),
-    ("_cluster", np.uint8, (10,)), ("_nkeys", np.uint8, ()), ("_canon", np.uint8, (10,)),
-    ("_rank", np.float64, (_RANK_COLS,)), ("_rlen", np.uint8, ()), ("_rint", np.uint8, ()),
-)
+from stream.dedup.memory_rows import (
+    BUCKET, CANON, CHUNK_BITS, COLUMNS, DIRTY, ENTRY, ID_MAX_LOAD, ID_TARGET_LOAD, MAX_LOAD, RANK_COLS, TARGET_LOAD,
+    USED, BulkRows, id_bytes)
 
 
-
-def _id_bytes(doc_id: str) -> bytes:
-    """10 bytes per id: the raw bytes of a 20-hex-char doc id, else a 10-byte hash of it."""
-    if codec.is_hex_id(doc_id):
-        return bytes.fromhex(doc_id)
-    return hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=10).digest()
-
-
-class MemoryIndex:
+class MemoryIndex(BulkRows):
     """In-process index; a single writer, so every call is trivially atomic.
 
     ``changelog=False`` stops recording changes (offline runs that never drain them).
-    Restore with :meth:`apply` into a fresh index *before* using it: the band table is
-    rebuilt once, on the first query after the replay.
+    Restore with :meth:`apply` or :meth:`apply_many` into a fresh index *before* using it:
+    the band table is rebuilt once, on the first query after the replay.
     """
 
     durable = False
@@ -69,7 +49,7 @@ class MemoryIndex:
         self._cap = self._n = self._entries = 0
         self._nb, self._perm = bands, 0
         self._keyh = np.zeros((0, bands), np.uint32)
-        for name, dtype, shape in _COLUMNS:
+        for name, dtype, shape in COLUMNS:
             setattr(self, name, np.zeros((0, *shape), dtype))
         self._sig: list[np.ndarray] = []
         self._free = array("i")
@@ -118,7 +98,7 @@ class MemoryIndex:
             return False
         if slot < 0:  # the founder is gone (expired): a row for the canonical alone
             slot = self._new_slot(self._id_key(cluster_id))
-            self._set_time(slot, self._time_of(_id_bytes(candidate.doc_id)))
+            self._set_time(slot, self._time_of(id_bytes(candidate.doc_id)))
         self._write_canon(slot, self._id_key(candidate.doc_id), candidate.rank)
         self._mark(slot, CANON)
         return True
@@ -132,13 +112,13 @@ class MemoryIndex:
     def expire(self, older_than: float) -> int:
         if math.isnan(older_than) or older_than == -math.inf or not self._heap:
             return 0
-        cut = math.floor(older_than / _BUCKET) if math.isfinite(older_than) else (1 << 62) * (older_than > 0)
+        cut = math.floor(older_than / BUCKET) if math.isfinite(older_than) else (1 << 62) * (older_than > 0)
         drop = []
         while self._heap and self._heap[0] <= cut:
             b = self._heap[0]
             slots = np.unique(np.array(self._buckets[b], dtype=np.intp))
             t = self._time[slots]
-            live = (self._flags[slots] != 0) & (np.floor(t / _BUCKET) == b)
+            live = (self._flags[slots] != 0) & (np.floor(t / BUCKET) == b)
             slots, t = slots[live], t[live]
             old = t < older_than
             drop.append(slots[old])
@@ -155,8 +135,8 @@ class MemoryIndex:
         self._tombstones = []
         for s in dict.fromkeys(self._dirty_slots.tolist()):
             f = int(self._flags[s])
-            d = f >> _DIRTY
-            self._flags[s] = f & ((1 << _DIRTY) - 1)
+            d = f >> DIRTY
+            self._flags[s] = f & ((1 << DIRTY) - 1)
             if d & ENTRY and f & ENTRY:
                 n = self._nkeys[s]
                 sim = float(self._sim[s])
@@ -199,7 +179,8 @@ class MemoryIndex:
             self._stale = True  # the band table is rebuilt once, before the next query
         else:
             if value[0] != codec.CANONICAL_VERSION:
-                raise codec.CodecError(f"canonical record version {value[0]}, this code reads {codec.CANONICAL_VERSION}")
+                raise codec.CodecError(f"canonical record version {value[0]}, "
+                                       f"this code reads {codec.CANONICAL_VERSION}")
             canon, at = codec.unpack_id_raw(value, 1)
             canon = canon if isinstance(canon, bytes) else self._id_key(canon)
             if slot < 0:
@@ -207,12 +188,59 @@ class MemoryIndex:
                 self._set_time(slot, self._time_of(canon))
             self._write_canon(slot, canon, codec.decode_rank(value, at))
 
+    def apply_many(self, records: Iterable[Change]) -> None:
+        """Replay a batch of changelog records: the same state as :meth:`apply` on each (the
+        last record of a key wins), but the common records (20-hex-char ids) are decoded and
+        written in numpy batches (restore speed). Entries go first, canonicals last, so a
+        canonical finds its document's entry in the same batch."""
+        last: dict[bytes, bytes | None] = dict(records)
+        groups: dict[tuple[int, int], tuple[list[bytes], list[bytes]]] = {}  # (kind, value length)
+        rest: list[Change] = []
+        for key, value in last.items():
+            if value is None or len(key) != 11 or key[0] not in _FAST_KINDS:
+                rest.append((key, value))
+                continue
+            group = groups.get((key[0], len(value)))
+            if group is None:
+                group = groups[key[0], len(value)] = ([], [])
+            group[0].append(key)
+            group[1].append(value)
+        canons = []
+        for (kind, _), (keys, values) in groups.items():
+            if kind == _CANON_KIND:
+                canons.append((keys, values))
+                continue
+            got = codec.entry_rows(values)
+            ok = got[1] if got is not None else np.zeros(len(keys), bool)
+            rest += [(keys[i], values[i]) for i in np.flatnonzero(~ok).tolist()]
+            if ok.any():
+                self._put_entries(_raw_ids(keys)[ok], got[0][ok])
+        for key, value in rest:
+            self.apply(key, value)
+        for keys, values in canons:
+            got = codec.canonical_rows(values)
+            if got is None:
+                for key, value in zip(keys, values):
+                    self.apply(key, value)
+                continue
+            docs, kinds, ints, floats, ok = got
+            n = kinds.shape[1]
+            is_int = kinds == ord("i")
+            ok &= (n <= RANK_COLS) & (is_int | (kinds == ord("f"))).all(1)
+            ok &= (~is_int | ((ints > -(2**53)) & (ints < 2**53))).all(1)
+            for i in np.flatnonzero(~ok).tolist():  # long ranks, big ints, other layouts: one by one
+                self.apply(keys[i], values[i])
+            if ok.any():
+                rint = (is_int[ok].astype(np.uint8) << np.arange(n, dtype=np.uint8)).sum(1, dtype=np.uint8)
+                self._put_canons(_raw_ids(keys)[ok], docs[ok], np.where(is_int[ok], ints[ok].astype(np.float64),
+                                                                        floats[ok]), rint)
+
     def __len__(self) -> int:
         return self._entries
 
     def memory_bytes(self) -> int:
         """Bytes held by the numpy structures (allocated, not necessarily touched)."""
-        cols = sum(getattr(self, name).nbytes for name, _, _ in _COLUMNS)
+        cols = sum(getattr(self, name).nbytes for name, _, _ in COLUMNS)
         return (cols + self._keyh.nbytes + sum(c.nbytes for c in self._sig) + self._bands.cells.nbytes
                 + self._ids.cells.nbytes + self._free.itemsize * len(self._free))
 
@@ -221,7 +249,7 @@ class MemoryIndex:
         if need <= self._cap:
             return
         cap = max(need, self._cap + self._cap // 2, 1024)
-        for name, dtype, shape in _COLUMNS:
+        for name, dtype, shape in COLUMNS:
             old = getattr(self, name)
             new = np.zeros((cap, *shape), dtype)
             new[: self._n] = old[: self._n]
@@ -236,14 +264,14 @@ class MemoryIndex:
         self._keyh, self._nb, self._stale = keyh, nb, True
 
     def _sig_row(self, slot: int) -> np.ndarray:
-        return self._sig[slot >> _CHUNK_BITS][slot & ((1 << _CHUNK_BITS) - 1)]
+        return self._sig[slot >> CHUNK_BITS][slot & ((1 << CHUNK_BITS) - 1)]
 
     def _id_str(self, raw: np.ndarray) -> str:
         b = raw.tobytes()
         return self._alias.get(b) or b.hex()
 
     def _id_key(self, doc_id: str) -> bytes:
-        b = _id_bytes(doc_id)
+        b = id_bytes(doc_id)
         if not codec.is_hex_id(doc_id):
             self._alias[b] = doc_id  # kept for good: only tests use such ids
         return b
@@ -254,7 +282,7 @@ class MemoryIndex:
         return codec.record_key(kind, alias) if alias is not None else kind + b
 
     def _slot(self, doc_id: str) -> int:
-        return self._slot_of(_id_bytes(doc_id))
+        return self._slot_of(id_bytes(doc_id))
 
     def _slot_of(self, b: bytes) -> int:
         h = id_hash(b)
@@ -284,7 +312,7 @@ class MemoryIndex:
             self._ids.put(h, slot)
         except TableFull:
             self._rebuild_ids()
-        if self._ids.used + self._ids.tombs > _ID_MAX_LOAD * self._ids.size:
+        if self._ids.used + self._ids.tombs > ID_MAX_LOAD * self._ids.size:
             self._rebuild_ids()
         return slot
 
@@ -298,7 +326,7 @@ class MemoryIndex:
         self._time[slot] = t
         if math.isfinite(t):
             self._max_time = max(self._max_time, t)
-            b = math.floor(t / _BUCKET)
+            b = math.floor(t / BUCKET)
             bucket = self._buckets.get(b)
             if bucket is None:
                 bucket = self._buckets[b] = array("i")
@@ -315,8 +343,8 @@ class MemoryIndex:
             self._perm = len(signature)
         elif len(signature) != self._perm:
             raise ValueError(f"signature of {len(signature)} values, the index holds {self._perm}")
-        while len(self._sig) <= slot >> _CHUNK_BITS:
-            self._sig.append(np.zeros((1 << _CHUNK_BITS, self._perm), np.uint32))
+        while len(self._sig) <= slot >> CHUNK_BITS:
+            self._sig.append(np.zeros((1 << CHUNK_BITS, self._perm), np.uint32))
         self._sig_row(slot)[:] = signature
         self._cluster[slot] = np.frombuffer(cluster, np.uint8)
         self._size[slot] = size
@@ -333,7 +361,7 @@ class MemoryIndex:
         self._canon[slot] = np.frombuffer(doc, np.uint8)
         self._odd_ranks.pop(slot, None)
         types = [type(x) for x in rank]
-        if len(rank) <= _RANK_COLS and all(t is float or (t is int and abs(x) < 2**53) for t, x in zip(types, rank)):
+        if len(rank) <= RANK_COLS and all(t is float or (t is int and abs(x) < 2**53) for t, x in zip(types, rank)):
             self._rank[slot, : len(rank)] = rank
             self._rlen[slot] = len(rank)
             self._rint[slot] = sum(1 << i for i, t in enumerate(types) if t is int)
@@ -357,7 +385,7 @@ class MemoryIndex:
 
     def _mark(self, slot: int, part: int) -> None:
         if self._changelog:
-            self._flags[slot] |= part << _DIRTY
+            self._flags[slot] |= part << DIRTY
             self._dirty_slots.append(slot)
 
     def _drop(self, slots: np.ndarray) -> int:
@@ -402,7 +430,7 @@ class MemoryIndex:
         except TableFull:
             self._rebuild_bands()
             return
-        if self._bands.used + self._bands.tombs > _MAX_LOAD * self._bands.size:
+        if self._bands.used + self._bands.tombs > MAX_LOAD * self._bands.size:
             self._rebuild_bands()
 
     def _unindex(self, slots: np.ndarray) -> None:
@@ -424,7 +452,7 @@ class MemoryIndex:
             r[~valid] = 255
             route[start * nb:end * nb] = r.reshape(-1)
         live = int(np.count_nonzero(route != 255))
-        self._bands = rebuilt(4, live, _TARGET_LOAD, lambda t: t.build(h, None, route))
+        self._bands = rebuilt(4, live, TARGET_LOAD, lambda t: t.build(h, None, route))
         self._version += 1
         self._stale = False
 
@@ -432,7 +460,15 @@ class MemoryIndex:
         self._ids = Table(0, 1)
         slots = np.flatnonzero(self._flags[: self._n] != 0)
         h = id_hashes(self._idb[slots])
-        self._ids = rebuilt(0, len(slots), _ID_TARGET_LOAD, lambda t: t.build(h, slots))
+        self._ids = rebuilt(0, len(slots), ID_TARGET_LOAD, lambda t: t.build(h, slots))
+
+
+_FAST_KINDS, _CANON_KIND = frozenset(codec.ENTRY + codec.CANONICAL), codec.CANONICAL[0]
+
+
+def _raw_ids(keys: list[bytes]) -> np.ndarray:
+    """The 10 id bytes of many 11-byte record keys, as uint8[n, 10]."""
+    return np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), 11)[:, 1:]
 
 
 def _hashes(keys: Sequence[bytes]) -> np.ndarray:

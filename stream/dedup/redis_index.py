@@ -21,7 +21,7 @@ the same slot); Redis Cluster routes by the declared keys and serves these from 
 node.
 
 ===========================  =========================================================
-``<tag>:e:<doc_id>``         hash: ``v`` entry (:mod:`~stream.dedup.codec`), ``k`` its band key names
+``<tag>:e:<doc_id>``         hash: ``v`` entry (:mod:`~stream.dedup.codec`, with its site), ``k`` its band key names
 ``<tag>:b:<band key>``       set of doc ids holding that band key
 ``<tag>:c:<cluster_id>``     hash: ``doc``, ``rank`` (codec), ``cmp`` (rank as numbers, for Lua)
 ``<tag>:t``                  sorted set: doc id by event time (expiry)
@@ -189,7 +189,7 @@ class RedisIndex:
     def _entry(self, doc_id: str | bytes, value: bytes) -> Entry:
         rec = codec.decode_entry(value)
         doc_id = doc_id.decode() if isinstance(doc_id, bytes) else doc_id
-        return Entry(doc_id, rec.cluster_id, rec.signature, rec.size, rec.event_time, rec.similarity)
+        return Entry(doc_id, rec.cluster_id, rec.signature, rec.size, rec.event_time, rec.similarity, rec.site)
 
     def _entries(self, flat: list) -> list[Entry]:
         return sorted((self._entry(flat[i], flat[i + 1]) for i in range(0, len(flat), 2) if flat[i + 1]),
@@ -209,7 +209,7 @@ class RedisIndex:
 
     def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
         value = codec.encode_entry(entry.cluster_id, entry.signature, entry.size, entry.event_time,
-                                   entry.similarity, np.empty(0, np.uint32))
+                                   entry.similarity, np.empty(0, np.uint32), entry.site)
         seen = list(seen)
         out = self._claim(
             keys=[self.prefix + "e:" + entry.doc_id, self.prefix + "t", *(self._band(k) for k in keys)],

@@ -1,6 +1,6 @@
 """Open the index backend named by ``STREAM_INDEX``.
 
-* ``memory`` (default): :class:`~stream.dedup.index.MemoryIndex` in this process; it
+* ``memory`` (default): :class:`~stream.dedup.memory_index.MemoryIndex` in this process; it
   survives restarts through the changelog topic (``drain_changes`` / ``apply``).
 * ``redis://host:port/db[?namespace=name]`` (also ``rediss://``, ``unix://``):
   :class:`~stream.dedup.redis_index.RedisIndex`, shared by every instance that names the
@@ -12,16 +12,20 @@ from __future__ import annotations
 import redis
 
 from stream.config import Settings
-from stream.dedup.index import Index, MemoryIndex
+from stream.dedup.index import Index
+from stream.dedup.memory_index import MemoryIndex
 from stream.errors import ConfigError
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
-def open_index(settings: Settings, namespace: str | None = None) -> Index:
-    """The configured backend; ``namespace`` overrides the Redis namespace (a replay's own)."""
+def open_index(settings: Settings, namespace: str | None = None, changelog: bool = True) -> Index:
+    """The configured backend; ``namespace`` overrides the Redis namespace (a replay's own).
+
+    ``changelog=False``: a memory index records no changes (a run that never drains them,
+    such as offline ``stream dedup``); Redis ignores it."""
     if settings.index == "memory":
-        return MemoryIndex()
+        return MemoryIndex(changelog=changelog)
     if settings.index.startswith(REDIS_SCHEMES):
         from stream.dedup.redis_index import RedisIndex, parse_url
 

@@ -95,8 +95,8 @@ def signature(rng: np.random.Generator, base: np.ndarray | None = None, keep: fl
 def same_entry(a: Entry | None, b: Entry | None) -> bool:
     if a is None or b is None:
         return a is b
-    return (a.doc_id, a.cluster_id, a.size, a.event_time, a.similarity) == (
-        b.doc_id, b.cluster_id, b.size, b.event_time, b.similarity) and np.array_equal(a.signature, b.signature)
+    return (a.doc_id, a.cluster_id, a.size, a.event_time, a.similarity, a.site) == (
+        b.doc_id, b.cluster_id, b.size, b.event_time, b.similarity, b.site) and np.array_equal(a.signature, b.signature)
 
 
 def test_claim_inserts_when_every_key_holder_was_seen():
@@ -149,7 +149,7 @@ def test_agrees_with_the_reference_on_random_operations(seed):
             keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
             cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
             entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
-                          None if cluster == doc_id else rng.random())
+                          None if cluster == doc_id else rng.random(), rng.choice([0, 1, 2**63 - 1]))
             seen = {doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
             got, want = index.claim(entry, keys, seen), ref.claim(entry, keys, seen)
             assert [e.doc_id for e in got] == [e.doc_id for e in want]
@@ -210,7 +210,8 @@ def compact(records: list[tuple[bytes, bytes | None]]) -> list[tuple[bytes, byte
     return [(k, v) for k, (i, v) in sorted(last.items(), key=lambda kv: kv[1][0]) if v is not None]
 
 
-def test_restore_from_the_changelog_gives_identical_decisions():
+@pytest.mark.parametrize("bulk", [False, True])
+def test_restore_from_the_changelog_gives_identical_decisions(bulk):
     docs = docs_stream(400, seed=7)
     head, tail = docs[:700], docs[700:]
     live = Deduper(MemoryIndex())
@@ -226,14 +227,122 @@ def test_restore_from_the_changelog_gives_identical_decisions():
     restored = MemoryIndex()
     records = compact(log)
     random.Random(1).shuffle(records)  # any order: partitions of the changelog interleave
-    for key, value in records:
-        restored.apply(key, value)
+    if bulk:
+        for at in range(0, len(records), 500):
+            restored.apply_many(records[at:at + 500])
+    else:
+        for key, value in records:
+            restored.apply(key, value)
     assert len(restored) == len(live.index)
     again = Deduper(restored)
     for doc in head[-200:]:  # re-delivered after the crash: the same decision as before
         assert again.decide(doc) == live.decide(doc)
     for doc in tail:  # new records: the same decisions as the index that never stopped
         assert again.decide(doc) == live.decide(doc)
+
+
+def test_restore_keeps_sites_so_the_same_site_rule_still_applies():
+    from tests.dedup.conftest import make_doc
+    from tests.dedup.test_decide import NEW, STORY, furnished
+
+    live = Deduper(MemoryIndex())
+    live.decide(make_doc("a", furnished(STORY[0]), url="https://site.example/a", site="site.example"))
+    restored = MemoryIndex()
+    for key, value in live.index.drain_changes():
+        restored.apply(key, value)
+    assert restored.lookup("a").site == live.index.lookup("a").site != 0
+    again = Deduper(restored)
+    # another story with the site's heavy furniture: apart only because the site survived
+    b = make_doc("b", furnished(NEW[0]), url="https://site.example/b", site="site.example")
+    assert again.decide(b).cluster_id == "b"
+    a2 = make_doc("a2", furnished(STORY[0]), url="https://site.example/a?x", site="site.example")
+    assert again.decide(a2).cluster_id == "a"
+
+
+def v1_entry(cluster_id: str, sig: np.ndarray, size: int, event_time: float, similarity: float | None,
+             hashes: np.ndarray) -> bytes:
+    """An entry value as version 1 wrote it (no site)."""
+    head = codec.ENTRY_HEAD_V1.pack(1, similarity is not None, event_time, size,
+                                    math.nan if similarity is None else similarity, len(sig), len(hashes))
+    return head + codec.pack_id(cluster_id) + sig.astype("<u4").tobytes() + hashes.astype("<u4").tobytes()
+
+
+def test_version_1_entries_still_restore_with_an_unknown_site():
+    sig = np.arange(128, dtype=np.uint32)
+    hashes = np.array([codec.key_hash(b"k")], np.uint32)
+    old = v1_entry("ab" * 10, sig, 7, 50.0, 0.8, hashes)
+    rec = codec.decode_entry(old)
+    assert (rec.cluster_id, rec.size, rec.event_time, rec.similarity, rec.site) == ("ab" * 10, 7, 50.0, 0.8, 0)
+    assert np.array_equal(rec.signature, sig) and np.array_equal(rec.key_hashes, hashes)
+    index = MemoryIndex()
+    index.apply(codec.record_key(codec.ENTRY, "cd" * 10), old)
+    index.apply(codec.record_key(codec.ENTRY, "odd id"), v1_entry("odd id", sig, 3, 60.0, None, hashes))
+    got = index.lookup("cd" * 10)
+    assert (got.cluster_id, got.size, got.similarity, got.site) == ("ab" * 10, 7, 0.8, 0)
+    assert [e.doc_id for e in index.candidates([b"k"])] == ["cd" * 10, "odd id"]
+    bulk = MemoryIndex()
+    new = codec.encode_entry("12" * 10, sig, 1, 2.0, None, hashes, 9)
+    bulk.apply_many([(codec.record_key(codec.ENTRY, "cd" * 10), old), (codec.record_key(codec.ENTRY, "12" * 10), new)])
+    assert same_entry(bulk.lookup("cd" * 10), got) and bulk.lookup("12" * 10).site == 9
+    # written back in the current version, with the site
+    index.claim(Entry("ef" * 10, "ef" * 10, sig, 1, 70.0, None, 12345), [b"x"], {"ef" * 10, "cd" * 10, "odd id"})
+    (key, value), = [c for c in index.drain_changes() if c[0] == codec.record_key(codec.ENTRY, "ef" * 10)]
+    assert value[0] == codec.ENTRY_VERSION and codec.decode_entry(value).site == 12345
+
+
+def restored_both_ways(records, seed: int) -> tuple[MemoryIndex, MemoryIndex]:
+    one, many = MemoryIndex(capacity=8), MemoryIndex(capacity=8)
+    for key, value in records:
+        one.apply(key, value)
+    rng, at = random.Random(seed), 0
+    while at < len(records):  # batches of any size, as the consumer fetches them
+        n = rng.choice([1, 7, 100, 1000])
+        many.apply_many(records[at:at + n])
+        at += n
+    return one, many
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_apply_many_restores_what_apply_does(seed):
+    """Random operations (odd ids, long ranks, sites, expiry) into a log; both restores agree."""
+    rng, nrng = random.Random(seed), np.random.default_rng(seed)
+    live = MemoryIndex()
+    log: list[tuple[bytes, bytes | None]] = []
+    docs: list[tuple[Entry, list[bytes]]] = []
+    t = 0.0
+    for step in range(2500):
+        op = rng.random()
+        if op < 0.6 or not docs:
+            t += rng.random() * 600
+            doc_id = hex_id(rng) if rng.random() < 0.9 else f"doc-{step}"
+            keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
+            cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
+            entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
+                          None if cluster == doc_id else rng.random(), rng.choice([0, 5, 2**63 - 1]))
+            seen = {doc_id} | {e.doc_id for e in live.candidates(keys)}
+            live.claim(entry, keys, seen)
+            docs.append((entry, keys))
+        elif op < 0.85:
+            entry, _ = rng.choice(docs)
+            rank = rng.choice([(rng.randrange(3), rng.random()), (1, 2, 3, 4, 5.5), (2**60, 1.0), (0, -math.inf)])
+            live.promote(entry.cluster_id, Canonical(entry.doc_id, rank))
+        elif op < 0.95:
+            live.expire(t - rng.random() * 20000)
+        else:
+            log += live.drain_changes()
+    log += live.drain_changes()
+    for records in (log, compact(log)):
+        one, many = restored_both_ways(records, seed)
+        assert len(many) == len(one) == len(live)
+        for entry, keys in docs:
+            assert same_entry(many.lookup(entry.doc_id), one.lookup(entry.doc_id))
+            assert same_entry(many.lookup(entry.doc_id), live.lookup(entry.doc_id))
+            assert many.canonical(entry.cluster_id) == one.canonical(entry.cluster_id) == live.canonical(
+                entry.cluster_id)
+            assert [e.doc_id for e in many.candidates(keys)] == [e.doc_id for e in one.candidates(keys)]
+        for cut in (t - 30000, t - 10000, t - 3000, math.inf):
+            assert many.expire(cut) == one.expire(cut)
+        assert len(many) == 0
 
 
 def test_changelog_coalesces_and_replays_tombstones():
@@ -277,8 +386,9 @@ def test_structures_grow_and_every_document_stays_findable():
 def test_codec_round_trips():
     sig = np.arange(128, dtype=np.uint32) * 7
     hashes = np.array([1, 2, 2**32 - 1], np.uint32)
-    rec = codec.decode_entry(codec.encode_entry("ab" * 10, sig, 77, 1.5e9, 0.75, hashes))
-    assert (rec.cluster_id, rec.size, rec.event_time, rec.similarity) == ("ab" * 10, 77, 1.5e9, 0.75)
+    rec = codec.decode_entry(codec.encode_entry("ab" * 10, sig, 77, 1.5e9, 0.75, hashes, 2**63 - 1))
+    assert (rec.cluster_id, rec.size, rec.event_time, rec.similarity, rec.site) == ("ab" * 10, 77, 1.5e9, 0.75,
+                                                                                   2**63 - 1)
     assert np.array_equal(rec.signature, sig) and np.array_equal(rec.key_hashes, hashes)
     assert codec.decode_entry(codec.encode_entry("odd id", sig, 0, 0.0, None, hashes[:0])).similarity is None
     rank = (0, 10**7, 1, math.inf, -2.5)
@@ -298,6 +408,9 @@ def test_open_index_names_the_backend():
 
     index = open_index(Settings(index="memory"))
     assert isinstance(index, MemoryIndex) and not index.durable
+    quiet = open_index(Settings(index="memory"), changelog=False)  # offline runs never drain
+    quiet.claim(Entry("a", "a", np.zeros(128, np.uint32), 1, 1.0), [b"k"], {"a"})
+    assert quiet.drain_changes() == [] and len(quiet) == 1
     url = "redis://h:6380/2?namespace=prod&socket_timeout=5"
     assert parse_url(url) == ("redis://h:6380/2?socket_timeout=5", "prod")
     assert parse_url("redis://h/0") == ("redis://h/0", "default")

@@ -66,6 +66,27 @@ def test_claim_promote_expire_contract(index):
     assert [e.doc_id for e in index.candidates([b"k1", b"k2"])] == ["b"] and len(index) == 1
 
 
+def test_entries_keep_their_site(index):
+    sig = np.arange(128, dtype=np.uint32)
+    a, b = Entry("a", "a", sig, 5, 1.0, None, 2**63 - 1), Entry("b", "a", sig, 5, 2.0, 0.9)
+    assert index.claim(a, [b"k"], {"a"}) == [] and index.claim(b, [b"k"], {"a", "b"}) == []
+    assert index.lookup("a").site == 2**63 - 1 and index.lookup("b").site == 0
+    assert [(e.doc_id, e.site) for e in index.candidates([b"k"])] == [("a", 2**63 - 1), ("b", 0)]
+    assert [e.site for e in index.claim(Entry("c", "c", sig, 5, 3.0), [b"k"], {"c"})] == [2**63 - 1, 0]
+
+
+def test_same_site_rule_holds_across_instances(index):
+    """The site travels with the entry through Redis: a second instance applies the rule."""
+    from stream.dedup.redis_index import RedisIndex
+    from tests.dedup.conftest import make_doc
+    from tests.dedup.test_decide import NEW, STORY, furnished
+
+    Deduper(index).decide(make_doc("a", furnished(STORY[0]), url="https://site.example/a", site="site.example"))
+    other = Deduper(RedisIndex(index.r, index.prefix[len("{stream:"):-2]))
+    b = make_doc("b", furnished(NEW[0]), url="https://site.example/b", site="site.example")
+    assert other.decide(b).cluster_id == "b"
+
+
 @pytest.mark.parametrize("seed", [4, 5])
 def test_agrees_with_the_reference_on_random_operations(index, seed):
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
@@ -80,7 +101,7 @@ def test_agrees_with_the_reference_on_random_operations(index, seed):
             keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
             cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
             entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
-                          None if cluster == doc_id else rng.random())
+                          None if cluster == doc_id else rng.random(), rng.choice([0, 7]))
             seen = {doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
             got, want = index.claim(entry, keys, seen), ref.claim(entry, keys, seen)
             assert [e.doc_id for e in got] == [e.doc_id for e in want]
