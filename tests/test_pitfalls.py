@@ -11,6 +11,7 @@ import pytest
 import structlog
 
 from stream.dedup import MemoryIndex
+from stream.kafka.client import ensure_topics
 from stream.kafka.topics import produce
 from tests.service_support import by_topic, outputs, running
 
@@ -64,3 +65,39 @@ async def test_a_rebalance_mid_batch_commits_only_acknowledged_outputs(settings)
         async with running(second, index=SlowIndex(0.05)):
             got = await outputs(settings, len(values), timeout=180, settle=3.0)
     assert_each_input_once(settings, got, len(values))
+
+
+async def test_memory_stays_bounded_under_backpressure(settings):
+    """600 MB of input behind a slow decision: the service holds a bounded window of it
+    (the fetch buffer and one batch), not the backlog."""
+    import gc
+
+    import psutil
+
+    settings = replace(settings, batch_size=8)
+    script = "<script>" + "x" * (1024 * 1024) + "</script>"
+    values = [orjson.dumps({"url": f"https://big{i}.example/a", "html": f"<html><head>{script}</head><body>"
+                            f"<article><p>{' '.join(f'big{i}w{j}' for j in range(60))}.</p></article></body></html>"})
+              for i in range(600)]
+    await ensure_topics(settings, [settings.input_topic])  # with our message size limit
+    await produce(settings, settings.input_topic, values)
+    total = sum(map(len, values))
+    del values
+    gc.collect()
+    me = psutil.Process()
+    base = peak = me.memory_info().rss
+
+    async def sample():
+        nonlocal peak
+        while True:
+            peak = max(peak, me.memory_info().rss)
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        async with running(settings, index=SlowIndex(0.01)):
+            got = await outputs(settings, 600, timeout=240, settle=1.0)
+    finally:
+        sampler.cancel()
+    assert_each_input_once(settings, got, 600)
+    assert peak - base < total / 3, f"grew {(peak - base) >> 20} MiB for {total >> 20} MiB of input"

@@ -29,7 +29,7 @@ def consumer(settings: Settings, group_id: str | None = None, **extra) -> AIOKaf
         max_poll_interval_ms=int(settings.max_poll_interval * 1000),
         rebalance_timeout_ms=int(settings.max_poll_interval * 1000),
         max_partition_fetch_bytes=message_limit(settings),
-        fetch_max_bytes=4 * message_limit(settings),
+        fetch_max_bytes=2 * message_limit(settings),
         **extra,
     )
 
