@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile  # noqa: F401  (the profile runs as `python -m cProfile`)
 import io
 import json
 import logging
@@ -70,6 +69,7 @@ DOCS = ROOT / "docs"
 PY = sys.executable
 MAX_BYTES = Settings().max_record_bytes
 PORT = [29092]  # the broker's port, set from --port
+EXTRA_ENV: dict[str, str] = {}  # --service-env: extra STREAM_* settings of every service run
 LIMIT = message_limit(Settings())
 KINDS = ("article", "duplicate", "dead_letter")
 
@@ -335,7 +335,7 @@ def rate_of(ts_ms: list[int], burst_ms: int = 50) -> tuple[float | None, float]:
     return sum(1 for t in ts_ms if t > start) / span, span
 
 
-def window_rates(ts_ms: list[int], width: float = 5.0) -> list[float]:
+def window_rates(ts_ms: list[int], width: float = 20.0) -> list[float]:
     if len(ts_ms) < 2:
         return []
     t0 = ts_ms[0]
@@ -395,6 +395,7 @@ def service_env(bootstrap: str, group: str, topics: dict[str, str], input_topic:
         "STREAM_STATS_INTERVAL": "1", "STREAM_LOG_FORMAT": "json", "STREAM_METRICS_PORT": "-1",
         "STREAM_PARTITIONS": str(partitions), "PYTHONUNBUFFERED": "1",
     })
+    env.update(EXTRA_ENV)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -613,6 +614,7 @@ def table(results: dict) -> list[tuple[str, str, str]]:
     r = results["runs"]
     main = r.get("main")
     rows: list[tuple[str, str, str]] = []
+    m = results["compare_pages"]
     ps = results["pages"]
     rows.append(("pages (HTML mean / median size)", f"{ps['pages']:,} ({ps['html_pages']:,} HTML, {ps['text_pages']:,} text)",
                  f"all {ps['mean_kb']} KB mean; HTML {ps['html_mean_kb']} KB mean, {ps['html_median_kb']} KB median"))
@@ -620,7 +622,7 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         lm = main["latency_ms"]
         rows += [
             ("ours: steady pages/s (exactly_once, 2 workers)", fmt(main["rate"]),
-             f"{main['matched']:,} pages; median of 5 s windows {fmt(main['rate_window_median'])}"),
+             f"{main['matched']:,} pages; median of 20 s windows {fmt(main['rate_window_median'])}"),
             ("ours: MB/s of input", fmt(main["mb_per_s"]), ""),
             ("ours: wall pages/s incl. start-up", fmt(main["wall_rate"]),
              f"{fmt(main['wall_s'])} s from launch to last output; first output after {fmt(main['startup_s'])} s"),
@@ -654,8 +656,8 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         rows += [
             ("offline `stream dedup --workers 2` pages/s", fmt(off["rate"]),
              f"whole process, {off['records']:,} pages in {off['seconds']} s"),
-            ("Kafka-overhead ratio (service ÷ offline)", fmt(ratio(main["rate"], off["rate"])),
-             f"wall-rate ratio {fmt(ratio(main['wall_rate'], off['rate']))}; target ≥ 0.85; CPU per page offline "
+            ("Kafka-overhead ratio (service ÷ offline)", f"{ratio(main['rate'], off['rate']) or 0:.2f}",
+             f"wall-rate ratio {ratio(main['wall_rate'], off['rate']) or 0:.2f}; target ≥ 0.85; CPU per page offline "
              f"{fmt(off['cpu_ms_per_page'], ' ms')} vs service {fmt(main['cpu_ms_per_page'], ' ms')}"),
         ]
     m = results["compare_pages"]
@@ -673,6 +675,24 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                          f"CPU/page {fmt(alo['cpu_ms_per_page'], ' ms')}, broker CPU {fmt(alo['broker_cpu_s'], ' s')}"
                          f" (exactly_once run: {fmt(main['cpu_ms_per_page'], ' ms')}, {fmt(main['broker_cpu_s'], ' s')}"
                          " over all pages)"))
+    reps = results.get("repeats") or []
+    if len(reps) > 1:
+        def med(kind: str, key: str = "rate"):
+            vals = [x[kind][key] for x in reps if kind in x and x[kind].get(key)]
+            return (round(statistics.median(vals), 1), vals) if vals else (None, [])
+
+        eos, alo_, w1_ = med("eos"), med("alo"), med("w1")
+        rows.append((f"median of {len(reps)} interleaved rounds, first {m:,} outputs: exactly_once / 2 workers",
+                     fmt(eos[0]), f"rounds: {', '.join(fmt(v) for v in eos[1])}; CPU/page {fmt(med('eos', 'cpu_ms_per_page')[0], ' ms')}"))
+        if alo_[0]:
+            cost = round((1 - eos[0] / alo_[0]) * 100, 1) if eos[0] else None
+            rows.append(("  at_least_once / 2 workers (median)", fmt(alo_[0]),
+                         f"rounds: {', '.join(fmt(v) for v in alo_[1])}; cost of exactly-once {fmt(cost, ' %')}; "
+                         f"CPU/page {fmt(med('alo', 'cpu_ms_per_page')[0], ' ms')}"))
+        if w1_[0]:
+            rows.append(("  exactly_once / 1 worker (median)", fmt(w1_[0]),
+                         f"rounds: {', '.join(fmt(v) for v in w1_[1])}; 2 workers ÷ 1 = {fmt(ratio(eos[0], w1_[0]), 'x')}; "
+                         f"CPU/page {fmt(med('w1', 'cpu_ms_per_page')[0], ' ms')}"))
     rp = r.get("replay")
     if rp and main:
         own = rp.get("own_report", {})
@@ -854,7 +874,8 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
     results: dict = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                      "port": args.port, "seed": args.seed, "pages": page_stats(meta), "runs": {},
                      "compare_pages": min(args.compare_pages, args.pages), "naive_pages": min(args.naive_pages, args.pages),
-                     "load": args.load, "latency_warmup": args.latency_warmup, "run_id": rid}
+                     "load": args.load, "latency_warmup": args.latency_warmup, "run_id": rid,
+                     "service_env": dict(EXTRA_ENV)}
     log(f"pages: {results['pages']}")
     runs = results["runs"]
 
@@ -879,12 +900,26 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
         t, env = svc("main", STREAM_WORKERS=2, STREAM_GUARANTEE="exactly_once")
         runs["main"] = await run_proc("main", run_cmd, env, bootstrap, t, P, inputs, expect=n)
     m = results["compare_pages"]
-    if not args.skip_guarantee:
-        t, env = svc("alo", STREAM_WORKERS=2, STREAM_GUARANTEE="at_least_once")
-        runs["alo"] = await run_proc("alo", run_cmd, env, bootstrap, t, P, inputs, expect=n, stop_after=m)
-    if not args.skip_scaling:
-        t, env = svc("w1", STREAM_WORKERS=1, STREAM_GUARANTEE="exactly_once")
-        runs["w1"] = await run_proc("w1", run_cmd, env, bootstrap, t, P, inputs, expect=n, stop_after=m)
+    reps = []
+    for rep in range(args.repeat):  # interleaved: exactly_once/2, at_least_once/2, exactly_once/1
+        row: dict = {}
+        sfx = "" if rep == 0 else str(rep)
+        if "main" in runs and rep == 0:
+            row["eos"] = {"rate": rate_first(runs["main"], m), "cpu_ms_per_page": runs["main"]["cpu_ms_per_page"]}
+        elif not (args.skip_guarantee and args.skip_scaling):
+            t, env = svc(f"eos{rep}", STREAM_WORKERS=2, STREAM_GUARANTEE="exactly_once")
+            row["eos"] = runs[f"eos{rep}"] = await run_proc(f"eos{rep}", run_cmd, env, bootstrap, t, P, inputs,
+                                                            expect=n, stop_after=m)
+        if not args.skip_guarantee:
+            t, env = svc("alo" + sfx, STREAM_WORKERS=2, STREAM_GUARANTEE="at_least_once")
+            row["alo"] = runs["alo" + sfx] = await run_proc("alo" + sfx, run_cmd, env, bootstrap, t, P, inputs,
+                                                            expect=n, stop_after=m)
+        if not args.skip_scaling:
+            t, env = svc("w1" + sfx, STREAM_WORKERS=1, STREAM_GUARANTEE="exactly_once")
+            row["w1"] = runs["w1" + sfx] = await run_proc("w1" + sfx, run_cmd, env, bootstrap, t, P, inputs,
+                                                          expect=n, stop_after=m)
+        reps.append({k: {"rate": v["rate"], "cpu_ms_per_page": v["cpu_ms_per_page"]} for k, v in row.items()})
+    results["repeats"] = reps
     if not args.skip_replay:
         t, env = svc("replaybase", STREAM_WORKERS=2)
         runs["replay"] = await run_proc(
@@ -953,12 +988,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--copies", type=float, default=6.0, help="mean copies per story (bench/syndication.py)")
     ap.add_argument("--compare-pages", type=int, default=6000,
                     help="outputs per comparison run (at_least_once, 1 worker)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of the comparison runs (exactly_once/at_least_once/1 worker), interleaved")
     ap.add_argument("--naive-pages", type=int, default=2000, help="pages the naive loop processes (the first N)")
     ap.add_argument("--load", type=float, default=0.8, help="offered load of the latency run, x max rate")
     ap.add_argument("--max-rate", type=float, help="max rate for the latency run (default: the main run's)")
     ap.add_argument("--latency-seconds", type=float, default=60.0)
     ap.add_argument("--latency-warmup", type=float, default=10.0, help="seconds excluded from latency percentiles")
     ap.add_argument("--profile-pages", type=int, default=300)
+    ap.add_argument("--service-env", action="append", default=[], metavar="STREAM_X=VALUE",
+                    help="an extra setting for every service run (repeatable)")
     ap.add_argument("--generate-only", action="store_true", help="write the cached pages file and exit")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 pages, 1,000 per comparison, 20 s latency run; no naive, offline or profile")
@@ -972,6 +1011,7 @@ def main(argv: list[str] | None = None) -> None:
         args.compare_pages = min(args.compare_pages, 1000)
         args.latency_seconds = min(args.latency_seconds, 20.0)
         args.skip_naive = args.skip_offline = args.skip_profile = True
+    EXTRA_ENV.update(kv.split("=", 1) for kv in args.service_env)
     docs = args.docs or (OUT if args.quick else DOCS)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.generate_only:

@@ -26,7 +26,7 @@ import time
 
 import trafilatura
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from datasketch import MinHash, MinHashLSH
 
 SHINGLE = 5

@@ -62,8 +62,8 @@ async def main(args) -> None:
     index.candidates([b"warm"])
     ready_s = time.perf_counter() - started
     rss = proc.memory_info().rss - base
-    print(f"| documents | changelog records | write (bench setup) | restore: read + apply | ready (+ first query) | RSS of the index |")
-    print(f"|---|---|---|---|---|---|")
+    print("| documents | changelog records | write (bench setup) | restore: read + apply | ready (+ first query) | RSS of the index |")
+    print("|---|---|---|---|---|---|")
     print(f"| {len(index):,} | {applied:,} of {total:,} | {write_s:.1f} s | {restore_s:.1f} s | {ready_s:.1f} s | "
           f"{rss / 2**20:,.0f} MiB ({rss / max(len(index), 1):,.0f} B/doc) |")
 

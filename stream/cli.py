@@ -8,7 +8,6 @@ import sys
 from contextlib import ExitStack
 
 import structlog
-from aiokafka.errors import KafkaError
 
 from stream import config, logs
 from stream.errors import ConfigError
@@ -54,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if offline:
         return _offline(args, settings)
     if args.command == "run":
+        from aiokafka.errors import KafkaError
+
         from stream.service import Service
 
         service = Service(settings)

@@ -30,7 +30,7 @@ class Prepared:
     page: RawPage
     cleaned: Cleaned
     fingerprint: Fingerprint | None  # None when only cleaning was asked for
-    event_time: float  # epoch seconds
+    event_time: float  # epoch seconds: the record timestamp, else fetched_at, else published_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,10 @@ def prepare(value: bytes | None, max_bytes: int, timestamp: float | None = None,
         page = decode(value, max_bytes)
         url = page.url
         cleaned = clean(page.url, html=page.html, text=page.text, learner=learner() if learn else None)
-        event_time = parse_time(page.published_at or page.fetched_at or "") or timestamp or 0.0
+        # Expiry runs on the stream's own clock: the record timestamp, else when the page
+        # was fetched, else published. Mixing them would let one old or future-dated page
+        # move the watermark and expire the rest.
+        event_time = timestamp or parse_time(page.fetched_at or page.published_at or "") or 0.0
         fp = fingerprint(cleaned.text) if fingerprinted else None
         return Prepared(doc_id(page), page, cleaned, fp, event_time)
     except BadRecord as exc:

@@ -15,9 +15,6 @@ import time
 from dataclasses import dataclass, replace
 
 import structlog
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import TopicPartition
 
 from stream import config
 from stream.decode import parse_time
@@ -76,6 +73,9 @@ def _offsets(value: str) -> dict[int, int] | None:
 
 
 async def make_plan(settings: config.Settings, start: str, end: str, group: str) -> Plan:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
                                 enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
@@ -147,6 +147,8 @@ class Progress:
 
 
 def main(args: argparse.Namespace, settings: config.Settings) -> int:
+    from aiokafka.errors import KafkaError
+
     group = args.replay_group or f"{settings.group_id}-replay"
     if group == settings.group_id:
         print("stream replay: --replay-group must differ from the live group", file=sys.stderr)
@@ -169,6 +171,8 @@ def main(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 async def run(settings: config.Settings, plan: Plan, mode: str) -> int:
+    from aiokafka.structs import TopicPartition
+
     from stream.dedup.store import open_index
     from stream.kafka import changelog
     from stream.service import Service

@@ -269,8 +269,10 @@ class Service:
                     log.debug("dedup.duplicate", id=d.doc_id, cluster_id=d.cluster_id, similarity=d.similarity)
 
     def _expire(self, prepared) -> None:
-        """Drop index entries older than the retention window, in event time."""
-        times = [p.event_time for p in prepared if isinstance(p, Prepared)]
+        """Drop index entries older than the retention window, in event time. A time more
+        than a day ahead of the wall clock is a bad timestamp and does not move the window."""
+        horizon = time.time() + 86400
+        times = [p.event_time for p in prepared if isinstance(p, Prepared) and p.event_time <= horizon]
         if times and max(times) > self._watermark:
             self._watermark = max(times)
             self.index.expire(self._watermark - self.settings.retention_days * 86400)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from stream.config import Settings
-from stream.dedup.decide import Deduper, Doc, band_keys
+from stream.dedup.decide import Deduper, Doc
 from stream.dedup.fingerprint import Fingerprint
 from stream.dedup.index import Canonical, Entry, MemoryIndex
 from stream.dedup.store import open_index
