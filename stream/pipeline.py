@@ -10,7 +10,7 @@ beyond what the index backend does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -50,7 +50,8 @@ def prepare(value: bytes | None, max_bytes: int, timestamp: float | None = None,
         # move the watermark and expire the rest.
         event_time = timestamp or parse_time(page.fetched_at or page.published_at or "") or 0.0
         fp = fingerprint(cleaned.text) if fingerprinted else None
-        return Prepared(doc_id(page), page, cleaned, fp, event_time)
+        # The body is not needed past this point; dropping it keeps a worker's result small.
+        return Prepared(doc_id(page), replace(page, html=None, text=None), cleaned, fp, event_time)
     except BadRecord as exc:
         return Rejected(exc.reason, exc.detail, url)
     except RecursionError:
