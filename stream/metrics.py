@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -81,10 +82,8 @@ class Metrics:
 
     def forget_lag(self, topic: str, partition: int) -> None:
         """Drop the lag series of a partition no longer assigned here (call on revoke)."""
-        try:
+        with suppress(KeyError):
             self.consumer_lag.remove(topic, str(partition))
-        except KeyError:
-            pass
 
     def commit(self, ok: bool) -> None:
         self.commits_total.labels(status="ok" if ok else "failed").inc()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -65,10 +67,8 @@ async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[
                 })
                 for t in missing
             ]
-            try:
+            with suppress(TopicAlreadyExistsError):  # another instance created it meanwhile
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         await admin.close()
