@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import redis
-
 from stream.config import Settings
 from stream.dedup.index import Index
 from stream.dedup.memory_index import MemoryIndex
@@ -27,6 +25,8 @@ def open_index(settings: Settings, namespace: str | None = None, changelog: bool
     if settings.index == "memory":
         return MemoryIndex(changelog=changelog)
     if settings.index.startswith(REDIS_SCHEMES):
+        import redis
+
         from stream.dedup.redis_index import RedisIndex, parse_url
 
         try:
