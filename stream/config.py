@@ -16,6 +16,7 @@ from typing import Any
 from stream.errors import ConfigError
 
 GUARANTEES = ("exactly_once", "at_least_once")
+CODECS = ("zstd", "lz4", "snappy", "gzip", "none")
 
 
 def _default_workers() -> int:
@@ -43,6 +44,8 @@ class Settings:
     workers: int = field(default_factory=_default_workers,
                          metadata={"help": "processes that clean and fingerprint (0: in the service process)"})
     batch_size: int = field(default=256, metadata={"help": "records per processing batch"})
+    compression: str = field(default="zstd", metadata={
+        "help": "codec of what the service produces: zstd, lz4, snappy, gzip or none"})
     max_poll_interval: float = field(default=300.0, metadata={
         "help": "seconds a consumer may go without polling before the group drops it"})
     retention_days: float = field(default=30.0, metadata={
@@ -64,6 +67,8 @@ class Settings:
         for name in ("max_record_bytes", "partitions", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.compression not in CODECS:
+            raise ConfigError(f"compression must be one of {', '.join(CODECS)}, not {self.compression!r}")
         if self.workers < 0:
             raise ConfigError("workers must be 0 or more")
         if self.log_format not in ("json", "console", "auto"):

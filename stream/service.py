@@ -1,10 +1,14 @@
-"""The async shell: consume a batch, prepare it on workers, decide in order, publish, commit.
+"""The async shell: consume batches, prepare them on workers, decide in order, publish, commit.
 
-One batch is in flight at a time, under ``_lock``. A rebalance waits for that
-lock in ``on_partitions_revoked``, so offsets are never committed for records
-whose outputs the broker has not acknowledged, and a partition is handed over
-only after its last batch is committed. SIGTERM/SIGINT finish the batch in
-flight, then the consumer leaves the group and the process exits 0.
+Batches form a short pipeline: while one batch is decided and published, the next
+ones are already being prepared on the worker processes. Deciding, publishing and
+committing happen one batch at a time, oldest first, under ``_lock``, so decisions
+for a partition keep its order. A rebalance drains the pipeline in
+``on_partitions_revoked``: offsets are never committed for records whose outputs the
+broker has not acknowledged, and a partition is handed over only after its last
+batch is committed. A batch fetched under an earlier assignment is dropped, not
+published: its records come again from the committed offsets. SIGTERM/SIGINT finish
+the batches in flight, then the consumer leaves the group and the process exits 0.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections import deque
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
@@ -35,6 +41,7 @@ log = structlog.get_logger("stream")
 
 SHUTDOWN_TIMEOUT = 30.0
 RETRY_BACKOFF = 1.0
+PIPELINE_DEPTH = 2  # batches in flight: one deciding and publishing, the next preparing
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -42,13 +49,16 @@ class _Listener(ConsumerRebalanceListener):
         self.service = service
 
     async def on_partitions_revoked(self, revoked):
-        async with self.service._lock:  # the batch in flight is published and committed first
-            log.info("consumer.partitions_revoked", partitions=_names(revoked))
-            for tp in revoked:
-                self.service.metrics.forget_lag(tp.topic, tp.partition)
+        service = self.service
+        await service._flush(keep=0)  # the batches in flight are published and committed first
+        service.assigned = set()  # until the new assignment, nothing fetched is published
+        log.info("consumer.partitions_revoked", partitions=_names(revoked))
+        for tp in revoked:
+            service.metrics.forget_lag(tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned):
         service = self.service
+        service.epoch += 1  # batches fetched under the previous assignment are stale
         service.assigned = set(assigned)
         service.metrics.rebalance()
         service.health.ready = bool(assigned) and not service.stopping.is_set()
@@ -86,6 +96,19 @@ async def _polling(consumer, grace: float):
         consumer.resume(*(paused & set(consumer.assignment())))
 
 
+@dataclass(eq=False)
+class _Batch:
+    """Records from one poll, and their preparation running on the workers."""
+
+    records: list  # partition by partition, each in offset order
+    epoch: int  # the assignment it was fetched under
+    prepared: asyncio.Future
+    fetched: float  # monotonic clock
+
+    def partitions(self) -> set[TopicPartition]:
+        return {TopicPartition(r.topic, r.partition) for r in self.records}
+
+
 class Service:
     """The live service, or a bounded run over fixed offset ranges (``bounds``, for replay)."""
 
@@ -106,6 +129,9 @@ class Service:
         self.metrics = Metrics()
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
         self.assigned: set[TopicPartition] = set()
+        self.epoch = 0  # counts assignments
+        self._inflight: deque[_Batch] = deque()
+        self._consumer = self._publisher = None  # set by run()
         self.stopping = asyncio.Event()
         self.failed: str | None = None  # why the service stopped on its own, if it did
         self._lock = asyncio.Lock()
@@ -137,10 +163,13 @@ class Service:
             log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
                      workers=s.workers, index=s.index, metrics_port=server.port if server else None)
             stats_task = asyncio.create_task(self._report(consumer))
+            self._consumer, self._publisher = consumer, publisher
             try:
-                await self._loop(consumer, workers, publisher, remaining)
+                await self._loop(consumer, workers, remaining)
+                await self._flush(keep=0)
             finally:
                 stats_task.cancel()
+                self._discard()
         finally:
             self.health.drain()
             log.info("service.stopping", **self.stats.total)
@@ -181,17 +210,59 @@ class Service:
         self.health.ready = True
         return {tp for tp, (start, end) in self.bounds.items() if start < end}
 
-    async def _loop(self, consumer, workers: Workers, publisher, remaining: set[TopicPartition]) -> None:
+    async def _loop(self, consumer, workers: Workers, remaining: set[TopicPartition]) -> None:
         while not self.stopping.is_set() and (self.bounds is None or remaining):
-            batch = await consumer.getmany(timeout_ms=500, max_records=self.settings.batch_size)
+            records = await consumer.getmany(timeout_ms=20 if self._inflight else 500,
+                                             max_records=self.settings.batch_size)
+            epoch = self.epoch  # read before any await: the assignment these records came from
             if self.bounds is not None:
-                batch = await self._within_bounds(batch, consumer, remaining)
-            self.health.waiting(bool(batch))
-            if batch:
-                async with self._lock:
-                    await self._handle(batch, consumer, workers, publisher)
-            else:
+                records = await self._within_bounds(records, consumer, remaining)
+            if records:
+                ordered = [r for tp in sorted(records) for r in records[tp]]
+                prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
+                self._inflight.append(_Batch(ordered, epoch, prepared, time.monotonic()))
+            self.health.waiting(bool(self._inflight))
+            if not self._inflight:
                 self.health.progress()
+            await self._flush(keep=PIPELINE_DEPTH - 1)
+
+    async def _flush(self, keep: int) -> None:
+        """Decide and publish in-flight batches, oldest first: every batch whose preparation
+        is done, and more (waiting for them) until at most ``keep`` remain."""
+        while self._inflight and (len(self._inflight) > keep or self._inflight[0].prepared.done()):
+            async with self._lock:
+                if not self._inflight:  # a rebalance drained it meanwhile
+                    return
+                if self.failed:
+                    self._discard()
+                    return
+                batch = self._inflight[0]
+                if batch.epoch != self.epoch or not batch.partitions() <= self.assigned:
+                    self._discard()  # fetched under an assignment that has ended
+                    log.info("consumer.stale_batches_dropped", epoch=batch.epoch)
+                    return
+                if not await self._handle(batch):
+                    self._retry()
+                    return
+                self._inflight.popleft()
+
+    def _discard(self) -> None:
+        """Forget the batches in flight; their records are not committed, so they come again."""
+        for batch in self._inflight:
+            batch.prepared.cancel()
+        self._inflight.clear()
+
+    def _retry(self) -> None:
+        """After a failed publish: drop the batches in flight and rewind to the first of
+        their records, which are then processed again (decisions are idempotent)."""
+        start: dict[TopicPartition, int] = {}
+        for batch in self._inflight:
+            for r in batch.records:
+                start.setdefault(TopicPartition(r.topic, r.partition), r.offset)
+        self._discard()
+        for tp, offset in start.items():
+            if tp in self._consumer.assignment():
+                self._consumer.seek(tp, offset)
 
     async def _within_bounds(self, batch, consumer, remaining: set[TopicPartition]):
         """Drop records at or past each partition's end bound; pause finished partitions.
@@ -214,17 +285,18 @@ class Service:
             await producer.stop()
         await consumer.stop()  # leaves the group
 
-    async def _handle(self, batch, consumer, workers: Workers, publisher) -> None:
-        started = time.monotonic()
-        records = [r for tp in sorted(batch) for r in batch[tp]]
+    async def _handle(self, batch: _Batch) -> bool:
+        """Decide one prepared batch, then publish it and commit its offsets. False when the
+        publish failed and the batch must be processed again."""
+        consumer, publisher, records = self._consumer, self._publisher, batch.records
         async with _polling(consumer, self.settings.max_poll_interval / 4):
-            prepared = await workers.prepare([(r.value, r.timestamp / 1000.0) for r in records])
+            prepared = await batch.prepared
             outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
         out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
         self._expire(prepared)
         if self.changelog:
             self._changes += [Message("changelog", k, v) for k, v in self.index.drain_changes()]
-        offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
+        offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # the last one wins
         try:
             await publisher.publish(out + self._changes, offsets)
         except ProducerFenced:
@@ -235,19 +307,16 @@ class Service:
                       hint="every process needs its own STREAM_INSTANCE_ID")
             self.failed = "fenced by another process with the same instance id"
             self.stop()
-            return
+            return False
         except KafkaError as exc:
             self.metrics.commit(False)
             log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))
             with suppress(KafkaError):
                 await publisher.abort()
-            for tp, rs in batch.items():  # process them again: decisions are idempotent
-                if tp in consumer.assignment():
-                    consumer.seek(tp, rs[0].offset)
             await asyncio.sleep(RETRY_BACKOFF)
-            return
+            return False
         self._changes = []
-        latency = time.monotonic() - started
+        latency = time.monotonic() - batch.fetched
         self.metrics.commit(True)
         self.metrics.batch(latency, len(records))
         self.health.progress()
@@ -267,6 +336,7 @@ class Service:
                 else:
                     d = outcome.decision
                     log.debug("dedup.duplicate", id=d.doc_id, cluster_id=d.cluster_id, similarity=d.similarity)
+        return True
 
     def _expire(self, prepared) -> None:
         """Drop index entries older than the retention window, in event time. A time more

@@ -9,6 +9,7 @@ from dataclasses import replace
 import orjson
 import pytest
 import structlog
+from aiokafka import AIOKafkaProducer
 
 from stream.dedup import MemoryIndex
 from stream.kafka.client import ensure_topics
@@ -101,3 +102,17 @@ async def test_memory_stays_bounded_under_backpressure(settings):
         sampler.cancel()
     assert_each_input_once(settings, got, 600)
     assert peak - base < total / 3, f"grew {(peak - base) >> 20} MiB for {total >> 20} MiB of input"
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_compressed_input_is_read(settings, codec):
+    values = pages(12, codec)
+    async with running(settings):
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, compression_type=codec)
+        await producer.start()
+        try:
+            await asyncio.gather(*[await producer.send(settings.input_topic, v) for v in values])
+        finally:
+            await producer.stop()
+        got = await outputs(settings, len(values), timeout=60, settle=1.0)
+    assert_each_input_once(settings, got, len(values))

@@ -46,6 +46,7 @@ def producer(settings: Settings, transactional_id: str | None = None) -> AIOKafk
         transaction_timeout_ms=30000,
         linger_ms=5,
         max_batch_size=256 * 1024,
+        compression_type=None if settings.compression == "none" else settings.compression,
         max_request_size=message_limit(settings),
         request_timeout_ms=30000,
     )
