@@ -41,6 +41,17 @@ def test_bad_records_get_a_stable_reason(value, expected):
     assert reason(value) == expected
 
 
+@pytest.mark.parametrize(("value", "position"), [
+    (b'{"url": "\xc3\xa9\xed\xa0\x80"}', 11),  # an encoded surrogate
+    (b"{nope \xc3\xa9\xff", 8),  # invalid JSON as well
+    (b'["\xc3\xa9", \xc0\x80]', 7),  # overlong encoding outside a string
+])
+def test_invalid_utf8_wins_over_invalid_json_and_names_the_byte(value, position):
+    with pytest.raises(BadRecord) as err:
+        decode(value, LIMIT)
+    assert (err.value.reason, err.value.detail) == ("invalid_utf8", f"undecodable byte at position {position}")
+
+
 def test_good_record_keeps_other_fields():
     page = decode(orjson.dumps({"url": "https://www.a.b/x", "html": "<p>a</p>", "feed": {"n": 1},
                                 "fetched_at": "2022-02-21T10:00:00Z", "lang": "en"}), LIMIT)

@@ -8,7 +8,7 @@
   lines or attribution lines inserted *between* paragraphs cost nothing; lines shorter
   than ``MIN_LINE_WORDS`` words (nav items, breadcrumbs, "ADVERTISEMENT", bylines, most
   headlines, "Read more") are left out. A text with no long line falls back to all its words.
-* **Hash.** Each distinct word is hashed once with xxh64; a shingle's hash is a keyed
+* **Hash.** Each word (UTF-8) is hashed with xxh64; a shingle's hash is a keyed
   polynomial of its word hashes computed for all positions at once in numpy; the MinHash
   permutations are ``a * x + b`` on uint64 (``a`` odd), minimum over the shingles, high
   32 bits kept. The signature is the same for the same text in every process (fixed seed).
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import xxhash
@@ -29,11 +30,21 @@ MIN_LINE_WORDS = 8  # shorter lines are boilerplate-prone and left out of the sh
 SEED = 1
 _CHUNK = 4096  # shingles per numpy block (bounds memory at NUM_PERM * _CHUNK * 8 bytes)
 
-_WORD = re.compile(r"\w+")
 # scripts written without spaces: each character counts as a word
 _CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK = re.compile(f"[{_CJK_RANGES}]")
 _CJK_WORD = re.compile(f"[{_CJK_RANGES}]|[^\\W{_CJK_RANGES}]+")
+# Fast path for text without CJK, the same words as \w+ per line: non-ASCII characters that are
+# neither \w nor a line break of str.splitlines become spaces; then, per UTF-8 byte, \w and
+# non-ASCII bytes stay, ASCII line breaks become b"\n" and every other ASCII byte b" ".
+_WIDE_BREAKS = "\x85\u2028\u2029"
+_NON_WORD = re.compile(f"[^\\w\\x00-\\x7f{_WIDE_BREAKS}]")
+_BYTE_CLASS = bytes(
+    b if b >= 0x80 or chr(b).isalnum() or chr(b) == "_"
+    else ord("\n") if chr(b) in "\n\r\v\f\x1c\x1d\x1e"
+    else ord(" ")
+    for b in range(256)
+)
 _APOS = ("'", "’", "‘", "`", "´", "ʼ")  # deleted: it’s = it's = its
 _EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
 
@@ -51,46 +62,51 @@ class Fingerprint:
     size: int
 
 
-def lines(text: str) -> list[list[str]]:
-    """Normalised word lists, one per non-empty line."""
+def lines(text: str) -> list[list[bytes]]:
+    """Normalised words (UTF-8), one list per non-empty line."""
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = text.lower()
     for ch in _APOS:
         if ch in text:
             text = text.replace(ch, "")
-    words = (_CJK_WORD.findall(line) if _CJK.search(line) else _WORD.findall(line) for line in text.splitlines())
-    return [w for w in words if w]
+    if _CJK.search(text):  # few pages: a regex per line, each CJK character a word of its own
+        words = (_CJK_WORD.findall(line) for line in text.splitlines())
+        return [[w.encode() for w in ws] for ws in words if ws]
+    # no regex match per word: map characters to word / space / newline, then split in C
+    text = _NON_WORD.sub(" ", text)
+    for ch in _WIDE_BREAKS:
+        if ch in text:
+            text = text.replace(ch, "\n")
+    return [ws for ws in map(bytes.split, text.encode().translate(_BYTE_CLASS).split(b"\n")) if ws]
 
 
 def shingles(text: str) -> np.ndarray:
     """Distinct uint64 shingle hashes of ``text`` (sorted)."""
     all_lines = lines(text)
-    kept = [w for w in all_lines if len(w) >= MIN_LINE_WORDS]
+    kept = [ws for ws in all_lines if len(ws) >= MIN_LINE_WORDS]
     if not kept:  # nothing long: a short text; use all of it as one run
-        kept = [[w for line in all_lines for w in line]]
-    flat = [w for words in kept for w in words]
-    if not flat:
+        kept = [list(chain.from_iterable(all_lines))]
+    # hashing every word is cheaper than de-duplicating words first
+    h = np.fromiter(map(xxhash.xxh64_intdigest, chain.from_iterable(kept)), dtype=np.uint64)
+    n = h.size
+    if n == 0:
         return np.empty(0, dtype=np.uint64)
-    vocab = dict.fromkeys(flat)  # distinct words, each hashed once
-    hashed = dict(zip(vocab, map(xxhash.xxh64_intdigest, map(str.encode, vocab))))
-    h = np.fromiter(map(hashed.__getitem__, flat), dtype=np.uint64, count=len(flat))
-    starts = np.cumsum([0] + [len(words) for words in kept[:-1]])
-    n = len(h)
     if n < SHINGLE:
-        return np.unique(h[:1] * _POS[0] + h.sum())
-    acc = h[: n - SHINGLE + 1] * _POS[0]
+        return h[:1] * _POS[0] + h.sum()  # a single value
+    m = n - SHINGLE + 1
+    acc = h[:m] * _POS[0]
     for j in range(1, SHINGLE):
-        acc = acc + h[j : n - SHINGLE + 1 + j] * _POS[j]
+        acc += h[j : m + j] * _POS[j]
     # a window is valid when it does not cross into the next line
-    ends = np.append(starts[1:], n)
-    line_end = np.repeat(ends, np.diff(np.append(starts, n)))[: n - SHINGLE + 1]
-    valid = np.arange(n - SHINGLE + 1) + SHINGLE <= line_end
-    acc = acc[valid]
+    lens = np.fromiter(map(len, kept), dtype=np.intp, count=len(kept))
+    line_end = np.repeat(np.cumsum(lens), lens)[:m]
+    acc = acc[np.arange(SHINGLE, m + SHINGLE) <= line_end]
     if acc.size == 0:  # every kept line is shorter than a shingle
         acc = h[:1] * _POS[0] + h.sum()
     acc ^= acc >> np.uint64(29)  # finalise: spread high bits down
-    return np.unique(acc)
+    acc.sort()  # then drop repeats: np.unique's hash table is several times slower at this size
+    return acc[np.append(True, acc[1:] != acc[:-1])]
 
 
 def minhash(hashes: np.ndarray) -> np.ndarray:
