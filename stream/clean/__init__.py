@@ -85,11 +85,9 @@ def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Clea
 
 def _clean_text(url: str, text: str, learner: BoilerplateLearner | None) -> Cleaned:
     lines = text_content.split_lines(text)
+    title, body = text_content.title_and_body(lines if learner is None else learner.filter(url, lines))
     if learner is not None:
-        lines = learner.filter(url, lines)
-    title, body = text_content.title_and_body(lines)
-    if learner is not None:
-        learner.observe(url, text_content.split_lines(text))
+        learner.observe(url, lines)  # all of the page's lines, as split once
     return _finish(title, body, None, None, None)
 
 

@@ -93,12 +93,14 @@ def main_blocks(tree: LexborHTMLParser) -> list[str]:
 def _prune(root: LexborNode) -> None:
     for node in root.css(_NEVER_TEXT):
         node.decompose()
-    total = len(root.text(deep=True, separator=" ", strip=True)) or 1
     doomed = []
     for node in root.css("[class], [id]"):  # one cheap query, then one (cached) regex per node
         attrs = node.attributes
         if _boilerplate_name(attrs.get("class") or "", attrs.get("id") or ""):
             doomed.append(node)
+    if not doomed:  # nothing to weigh against the text: skip measuring it
+        return
+    total = len(root.text(deep=True, separator=" ", strip=True)) or 1
     for node in doomed:
         if node.tag in ("html", "body", "main", "article") or node.mem_id == root.mem_id:
             continue
@@ -114,33 +116,47 @@ def _boilerplate_name(class_name: str, id_name: str) -> bool:
 def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int]:
     scores: dict[int, float] = {}
     nodes: dict[int, LexborNode] = {}
+    chains: dict[int, list[tuple[int, int]]] = {}  # parent -> its voting ancestors, walked once
     mass = 0
     for para in body.css(PARAGRAPHS):
         text = para.text()
         if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
-            mass += _vote(para, text, scores, nodes)
+            mass += _vote(para, text, scores, nodes, chains)
     if mass < DIV_PASS_BELOW:
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
             if len(text) >= DIV_PARAGRAPH and len(text := text.strip()) >= DIV_PARAGRAPH:
-                mass += _vote(div, text, scores, nodes)
+                mass += _vote(div, text, scores, nodes, chains)
     return scores, nodes, mass
 
 
-def _vote(para: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode]) -> int:
+def _vote(para: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode],
+          chains: dict[int, list[tuple[int, int]]]) -> int:
     """Add a paragraph's points to its parent (full), grandparent (1/2), next (1/3)."""
     points = 1 + text.count(",") + min(len(text) // 100, 3)
     if not text.isascii():  # O(1): Arabic and CJK commas
         points += text.count("،") + text.count("，") + text.count("、")
-    node = para.parent
+    parent = para.parent
+    if parent is not None:
+        chain = chains.get(parent.mem_id)
+        if chain is None:  # siblings share it: most paragraphs skip the walk
+            chain = chains[parent.mem_id] = _ancestors(parent, nodes)
+        for key, level in chain:
+            scores[key] = scores.get(key, 0.0) + points / level
+    return len(text)
+
+
+def _ancestors(node: LexborNode | None, nodes: dict[int, LexborNode]) -> list[tuple[int, int]]:
+    """The ids and levels of ``node`` and its next two ancestors below ``<html>``."""
+    chain = []
     for level in (1, 2, 3):
         if node is None or node.tag in ("html", "#document"):
             break
         key = node.mem_id
         nodes[key] = node
-        scores[key] = scores.get(key, 0.0) + points / level
+        chain.append((key, level))
         node = node.parent
-    return len(text)
+    return chain
 
 
 def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, float]:
@@ -151,16 +167,11 @@ def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, 
     for bound, key in bounds:
         if bound <= best_final:  # (1 - link density) <= 1: no better one is left
             break
-        final = _final(nodes[key], scores[key])
+        node = nodes[key]  # final score: the bound (score + class weight) times 1 - link density
+        final = -1.0 if _in_furniture(node) else bound * (1 - _link_density(node))
         if final > best_final:
             best, best_final = key, final
     return best, best_final
-
-
-def _final(node: LexborNode, score: float) -> float:
-    if _in_furniture(node):
-        return -1.0
-    return (score + _class_weight(node)) * (1 - _link_density(node))
 
 
 def _in_furniture(node: LexborNode) -> bool:
@@ -269,4 +280,11 @@ def _render(html: str, *, main_content: bool) -> list[str]:
         html, preserve_formatting=True, main_content=main_content, list_bullets=False,
         alt_texts=False, links=False, form_fields=False, noscript=False, comments=False,
     )
-    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return [block for line in text.splitlines() if (block := _squash(line))]
+
+
+def _squash(line: str) -> str:
+    """``line`` with its white space collapsed: ``" ".join(line.split())``, often cheaper."""
+    if line.isprintable() and "  " not in line and not line.startswith(" ") and not line.endswith(" "):
+        return line  # its only white space (all else is unprintable) is single inner spaces
+    return " ".join(line.split())

@@ -70,8 +70,9 @@ _CLICK = re.compile(r"\bclick(?:ing)? here\b")
 _CREDIT = re.compile(  # "Jane Doe | Bloomberg | Getty Images", "Ann Roe, Associated Press"
     r"\b(?:associated press|reuters|afp|getty images|shutterstock|ap photo)[^\w.!?]*$")
 # The patterns above and below are lower case and matched against lower-cased lines:
-# re.IGNORECASE makes such alternations ~20x slower.
-_MARKS = re.compile("|".join(re.escape(mark) for mark in (*_FORM_MARKS, *_COPYRIGHT_MARKS)))
+# re.IGNORECASE makes such alternations ~20x slower. The marks are plain substrings:
+# `in` finds them ~2x faster than one regex alternation of them ("©" is checked first).
+_MARKS = tuple(mark for mark in (*_FORM_MARKS, *_COPYRIGHT_MARKS) if mark != "©")
 _END_MARKERS = re.compile(
     r"^(?:check also|related(?: articles| stories| posts| news)?|read (?:also|more|next)|"
     r"see also|you (?:may|might) also like|more (?:stories|news|articles)(?: from .*)?|"
@@ -86,6 +87,7 @@ _DATE_LINE = re.compile(
     r"\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*,? \d{4})[\w\W]{0,40}$",
 )
 _BREADCRUMB = re.compile(r"^[^/>»›]{1,40}(?:\s(?:/|>|»|›|→)\s[^/>»›]{1,120}){2,8}$")
+_CRUMB_SEPARATOR = re.compile(r"[/>»›→]")  # most lines have none: ~4x cheaper than _BREADCRUMB failing
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _FIELDS = re.compile(r"\s(?:-|\||·|•)\s")
 SENTENCE_END = tuple(".!?…\"'”’»)]:;。！？")
@@ -115,20 +117,38 @@ def is_sentence(line: str) -> bool:
 def is_boilerplate(line: str, count: int | None = None) -> bool:
     """A line that is boilerplate by its own words, wherever it appears."""
     count = words(line) if count is None else count
-    if count > 30:
-        return False
-    low = line.lower()
-    mark = _MARKS.search(low)
-    if mark and (mark.group() != "©" or "ã©" not in low):  # UTF-8 "é" read as Latin-1 is "Ã©"
+    return count <= 30 and _boilerplate(line, line.lower(), count)
+
+
+def _boilerplate(line: str, low: str, count: int) -> bool:
+    """:func:`is_boilerplate` of a line of at most 30 words, given lower-cased as ``low``."""
+    if _marked(low):
         return True
     if _CONTACT_VERB.match(low) and _CONTACT.search(low):  # "Write to X at x@y.com"
         return True
     if count > SHORT_WORDS:
-        return bool(_BREADCRUMB.match(line)) and not is_sentence(line)
+        return _breadcrumb(line)
     if count <= 8 and _BYLINE.match(line) and not is_sentence(line):
         return True
     return bool(_UI.match(low.strip(_DECORATION)) or "click" in low and _CLICK.search(low)
-                or _CREDIT.search(low) or _BREADCRUMB.match(line) and not is_sentence(line))
+                or _CREDIT.search(low) or _breadcrumb(line))
+
+
+def _marked(low: str) -> bool:
+    """Holds a form or copyright mark; the first "©" counts unless the line has "ã©"
+    (UTF-8 "é" read as Latin-1 is "Ã©"), and then only the marks before it do."""
+    if "©" in low:
+        if "ã©" not in low:
+            return True
+        low = low[: low.index("©")]
+    for mark in _MARKS:
+        if mark in low:
+            return True
+    return False
+
+
+def _breadcrumb(line: str) -> bool:
+    return bool(_CRUMB_SEPARATOR.search(line) and _BREADCRUMB.match(line)) and not is_sentence(line)
 
 
 def is_end_marker(line: str) -> bool:
@@ -160,10 +180,11 @@ def trim_edges(lines: list[str]) -> list[str]:
 
 def _edge_noise(line: str) -> bool:
     """Bylines, datelines, "Posted by X - Category: Y - Tags: Z" and address lines."""
-    if line.endswith(SENTENCE_END) and not is_date_line(line):
-        return False
     count = words(line)
-    return (is_date_line(line) or count <= 4 or count <= 12 and bool(_YEAR.search(line))
+    date = count <= 8 and bool(_DATE_LINE.match(line.lower()))  # is_date_line, words counted once
+    if line.endswith(SENTENCE_END) and not date:
+        return False
+    return (date or count <= 4 or count <= 12 and bool(_YEAR.search(line))
             or count <= 40 and len(_FIELDS.findall(line)) >= 3)
 
 
@@ -188,9 +209,14 @@ def clean_lines(lines: list[str]) -> list[str]:
     for line in lines:
         seen += len(line)
         count = words(line)
+        if count > 30:  # too long for any rule but the repeats
+            if line not in noise:
+                kept.append(line)
+            continue
         if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept):
             break
-        if line in noise or is_boilerplate(line, count) or count <= 8 and is_date_line(line):
+        low = line.lower()  # once for is_boilerplate and is_date_line
+        if line in noise or _boilerplate(line, low, count) or count <= 8 and _DATE_LINE.match(low):
             continue
         kept.append(line)
     return trim_edges(kept)

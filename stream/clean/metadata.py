@@ -157,7 +157,7 @@ def url_date(url: str) -> str | None:
 
 
 def _lang(tree, meta, ld) -> str | None:
-    html = tree.css_first("html")
+    html = tree.root  # the <html> element
     candidates = (
         html.attributes.get("lang") if html is not None else None,
         html.attributes.get("xml:lang") if html is not None else None,

@@ -19,11 +19,16 @@ def follow_reference(blocks: list[str], reference: str | None) -> list[str]:
     """Return ``blocks`` filtered by (or replaced with) a plausible ``reference`` text."""
     if not reference or len(reference) < MIN_REFERENCE or "</" in reference:
         return blocks
-    ref = " ".join(_TOKEN.findall(reference.lower()))
+    ref = _tokens(reference)
     if not ref:
         return blocks
-    kept = [block for block in blocks if _inside(block, ref)]
-    covered = sum(len(" ".join(_TOKEN.findall(b.lower()))) for b in kept)
+    kept: list[str] = []
+    covered = 0
+    for block in blocks:
+        tokens = _tokens(block)
+        if tokens and tokens in ref:
+            kept.append(block)
+            covered += len(tokens)
     if covered >= COVERED * len(ref):
         return kept
     extracted = sum(len(b) for b in blocks)
@@ -32,6 +37,6 @@ def follow_reference(blocks: list[str], reference: str | None) -> list[str]:
     return blocks
 
 
-def _inside(block: str, ref: str) -> bool:
-    tokens = " ".join(_TOKEN.findall(block.lower()))
-    return bool(tokens) and tokens in ref
+def _tokens(text: str) -> str:
+    """The words of ``text``, lower-cased, one space apart."""
+    return " ".join(_TOKEN.findall(text.lower()))

@@ -28,8 +28,7 @@ def split_lines(text: str) -> list[str]:
     """
     blocks: list[str] = []
     for chunk in _BLANK_LINE.split(text):
-        lines = [" ".join(line.split()) for line in chunk.splitlines()]
-        lines = [line for line in lines if line]
+        lines = [" ".join(words) for line in chunk.splitlines() if (words := line.split())]
         if len(lines) > 1 and _wrapped(lines):
             blocks.append(" ".join(lines))
         else:
@@ -79,7 +78,8 @@ def _cut_after_copyright(lines: list[str]) -> list[str]:
     seen = 0
     for index, line in enumerate(lines):
         seen += len(line)
-        if seen > 0.5 * total and rules.words(line) <= 30 and rules.is_boilerplate(line) \
-                and ("©" in line or "copyright" in line.lower() or "rights reserved" in line.lower()):
+        if seen > 0.5 * total \
+                and ("©" in line or "copyright" in (low := line.lower()) or "rights reserved" in low) \
+                and rules.words(line) <= 30 and rules.is_boilerplate(line):  # the costly rules last
             return lines[:index]
     return lines

@@ -63,3 +63,13 @@ def test_words_counts_unspaced_scripts() -> None:
 def test_date_only_lines_are_dropped_anywhere() -> None:
     body = [PROSE, "Critics said the money would be better spent on the day lines."]
     assert lines.clean_lines([body[0], "20 Nov, 2019 05:47", "Nov 18, 2019", body[1]]) == body
+
+
+@pytest.mark.parametrize(("line", "boilerplate"), [
+    ("© 2024 Example Media", True),
+    ("All rights reserved, rÃ©seau Example", True),  # a mark before the mojibake "Ã©" counts
+    ("Le rÃ©seau Example, all rights reserved", False),  # the first "©" is mojibake: marks after it do not
+    ("© 2024 rÃ©seau Example", False),
+])
+def test_copyright_marks_around_mojibake(line: str, boilerplate: bool) -> None:
+    assert lines.is_boilerplate(line) is boilerplate
