@@ -89,7 +89,7 @@ def pages_file(n: int, seed: int, copies: float) -> tuple[Path, dict]:
         meta = json.loads(meta_path.read_text())
         if meta.get("pages") == n:
             log(f"pages: cached {path.relative_to(ROOT)}")
-            return path, meta
+            return path, _current_ids(path, meta)
     for big in sorted(OUT.glob(f"e2e-pages-n*-seed{seed}-c{copies:g}.meta.json")):
         bigger = json.loads(big.read_text())
         src = big.with_name(big.name.replace(".meta.json", ".jsonl"))
@@ -102,7 +102,7 @@ def pages_file(n: int, seed: int, copies: float) -> tuple[Path, dict]:
                     out.write(line)
             meta = {**bigger, "pages": n, **{k: bigger[k][:n] for k in ("ids", "sizes", "html", "story")}}
             meta_path.write_text(json.dumps(meta))
-            return path, meta
+            return path, _current_ids(path, meta)
     from bench.syndication import generate, plan
 
     stories = max(1, math.ceil(n / 6.5))
@@ -121,15 +121,34 @@ def pages_file(n: int, seed: int, copies: float) -> tuple[Path, dict]:
             sizes.append(len(line))
             html.append("html" in rec)
             stories_of.append(rec["_story"])
-            try:
-                ids.append(doc_id(decode(line, MAX_BYTES)))
-            except BadRecord:
-                ids.append(None)
+            ids.append(_id(line))
     tmp.rename(path)
     meta = {"pages": n, "stories": stories, "seed": seed, "copies": copies, "ids": ids, "sizes": sizes,
             "html": html, "story": stories_of}
     meta_path.write_text(json.dumps(meta))
     return path, meta
+
+
+def _id(line: bytes) -> str | None:
+    try:
+        return doc_id(decode(line, MAX_BYTES))
+    except BadRecord:
+        return None
+
+
+def _ids(path: Path, n: int) -> list[str | None]:
+    """The ids of the first ``n`` pages of ``path``."""
+    with path.open("rb") as f:
+        return [_id(line) for _, line in zip(range(n), f)]
+
+
+def _current_ids(path: Path, meta: dict) -> dict:
+    """``meta``, its ids computed again if they were cached under an earlier id function."""
+    if meta["ids"][:1] != _ids(path, 1):
+        log("pages: the id function changed; computing the ids again")
+        meta["ids"] = _ids(path, meta["pages"])
+        path.with_suffix(".meta.json").write_text(json.dumps(meta))
+    return meta
 
 
 def page_stats(meta: dict) -> dict:
