@@ -43,7 +43,7 @@ class Settings:
     partitions: int = field(default=6, metadata={"help": "partitions of topics the service creates"})
     workers: int = field(default_factory=_default_workers,
                          metadata={"help": "processes that clean and fingerprint (0: in the service process)"})
-    batch_size: int = field(default=256, metadata={"help": "records per processing batch"})
+    batch_size: int = field(default=128, metadata={"help": "records per processing batch"})
     compression: str = field(default="zstd", metadata={
         "help": "codec of what the service produces: zstd, lz4, snappy, gzip or none"})
     max_poll_interval: float = field(default=300.0, metadata={

@@ -153,6 +153,7 @@ class Service:
         consumer = client.consumer(s)
         server = None
         try:
+            await workers.start()
             await producer.start()
             await consumer.start()
             remaining = self._assign(consumer)
@@ -238,9 +239,11 @@ class Service:
                     return
                 batch = self._inflight[0]
                 if batch.epoch != self.epoch or not batch.partitions() <= self.assigned:
-                    self._discard()  # fetched under an assignment that has ended
-                    log.info("consumer.stale_batches_dropped", epoch=batch.epoch)
-                    return
+                    # fetched under an assignment that has ended: the new one starts again from
+                    # the committed offsets. Batches fetched since are kept.
+                    self._inflight.popleft().prepared.cancel()
+                    log.info("consumer.stale_batch_dropped", epoch=batch.epoch, records=len(batch.records))
+                    continue
                 if not await self._handle(batch):
                     self._retry()
                     return

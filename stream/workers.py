@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import partial
 
+import orjson
+
 from stream.models import Prepared, Rejected
 from stream.pipeline import prepare_many
 
@@ -26,7 +28,7 @@ class Workers:
         if workers > 0:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["stream.pipeline"])
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm)
 
     def _chunks(self, items: list[Item]) -> list[list[Item]]:
         if not items:
@@ -34,6 +36,12 @@ class Workers:
         n = max(1, min(len(items), self.size * 2))
         step = -(-len(items) // n)
         return [items[i : i + step] for i in range(0, len(items), step)]
+
+    async def start(self) -> None:
+        """Start every worker process and let it warm up, before the first batch waits on it."""
+        if self._pool is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self._pool, int) for _ in range(self.size)))
 
     async def prepare(self, items: list[Item]) -> list[Prepared | Rejected]:
         """Prepare a batch without blocking the event loop."""
@@ -67,3 +75,11 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _warm() -> None:
+    """Run the sample pages through every step once: the first page a process sees would
+    otherwise pay for loading the language model and the like (about half a second)."""
+    from stream.samples import records
+
+    prepare_many([(orjson.dumps(r), None) for r in records()], max_bytes=1 << 24)
