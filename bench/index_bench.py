@@ -71,6 +71,17 @@ def signatures(n: int, dup_share: float, seed: int):
             yield "%020x" % (start + i + 1), sigs[i]
 
 
+def add(index, n: int, doc_id: str, sig: np.ndarray) -> None:
+    """Claim, then promote, the ``n``-th document, as the Deduper would: it joins the
+    smallest id among the documents it collides with."""
+    keys = band_keys(sig)
+    seen = {doc_id} | {e.doc_id for e in index.candidates(keys)}
+    cluster = min(seen) if len(seen) > 1 else doc_id
+    while pending := index.claim(Entry(doc_id, cluster, sig, 200, 1.7e9 + n, None), keys, seen):
+        seen |= {e.doc_id for e in pending}
+    index.promote(cluster, Canonical(doc_id, (1, 10**7, 0, float(n))))
+
+
 def run_insert(args) -> dict:
     gen = signatures(args.docs, args.dup_share, args.seed)
     index = MemoryIndex()
@@ -79,12 +90,7 @@ def run_insert(args) -> dict:
     records = log_bytes = 0
     started = time.perf_counter()
     for n, (doc_id, sig) in enumerate(gen, 1):
-        keys = band_keys(sig)
-        seen = {doc_id} | {e.doc_id for e in index.candidates(keys)}
-        cluster = min(seen) if len(seen) > 1 else doc_id
-        while pending := index.claim(Entry(doc_id, cluster, sig, 200, 1.7e9 + n, None), keys, seen):
-            seen |= {e.doc_id for e in pending}
-        index.promote(cluster, Canonical(doc_id, (1, 10**7, 0, float(n))))
+        add(index, n, doc_id, sig)
         if n % BATCH == 0 or n == args.docs:
             for key, value in index.drain_changes():
                 value = value or b""
@@ -177,12 +183,7 @@ def run_redis(args) -> dict:
     n = 0
     try:
         for n, (doc_id, sig) in enumerate(signatures(args.redis, args.dup_share, args.seed), 1):
-            keys = band_keys(sig)
-            seen = {doc_id} | {e.doc_id for e in index.candidates(keys)}
-            cluster = min(seen) if len(seen) > 1 else doc_id
-            while pending := index.claim(Entry(doc_id, cluster, sig, 200, 1.7e9 + n, None), keys, seen):
-                seen |= {e.doc_id for e in pending}
-            index.promote(cluster, Canonical(doc_id, (1, 10**7, 0, float(n))))
+            add(index, n, doc_id, sig)
         took = time.perf_counter() - started
         used = index.r.info("memory")["used_memory"] - before
     finally:

@@ -30,7 +30,7 @@ class FakeConsumer:
         return set()
 
     def resume(self, *tps) -> None:
-        pass
+        """Nothing is ever paused here."""
 
     def seek(self, tp, offset) -> None:
         self.seeks[tp] = offset
@@ -48,7 +48,7 @@ class FakePublisher:
         self.published.append(([m.kind for m in messages], dict(offsets)))
 
     async def abort(self) -> None:
-        pass
+        """A failed publish sent nothing: nothing to undo."""
 
 
 def record(tp: TopicPartition, offset: int) -> ConsumerRecord:

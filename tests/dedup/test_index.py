@@ -92,6 +92,18 @@ def signature(rng: np.random.Generator, base: np.ndarray | None = None, keep: fl
     return sig
 
 
+def random_entry(rng: random.Random, nrng: np.random.Generator, docs: list[tuple[Entry, list[bytes]]], t: float,
+                 odd_id: str, hex_share: float, sites: list[int]) -> tuple[Entry, list[bytes]]:
+    """A random entry and its band keys: a cluster of its own, or joining an earlier doc's;
+    a hex id (``hex_share`` of the time) or ``odd_id``."""
+    doc_id = hex_id(rng) if rng.random() < hex_share else odd_id
+    keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
+    cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
+    entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
+                  None if cluster == doc_id else rng.random(), rng.choice(sites))
+    return entry, keys
+
+
 def same_entry(a: Entry | None, b: Entry | None) -> bool:
     if a is None or b is None:
         return a is b
@@ -145,12 +157,8 @@ def test_agrees_with_the_reference_on_random_operations(seed):
         op = rng.random()
         if op < 0.55 or not docs:
             t += rng.random() * 600
-            doc_id = hex_id(rng) if rng.random() < 0.9 else f"doc-{step}"
-            keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
-            cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
-            entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
-                          None if cluster == doc_id else rng.random(), rng.choice([0, 1, 2**63 - 1]))
-            seen = {doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
+            entry, keys = random_entry(rng, nrng, docs, t, f"doc-{step}", 0.9, [0, 1, 2**63 - 1])
+            seen = {entry.doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
             got, want = index.claim(entry, keys, seen), ref.claim(entry, keys, seen)
             assert [e.doc_id for e in got] == [e.doc_id for e in want]
             assert all(same_entry(a, b) for a, b in zip(got, want))
@@ -314,12 +322,8 @@ def test_apply_many_restores_what_apply_does(seed):
         op = rng.random()
         if op < 0.6 or not docs:
             t += rng.random() * 600
-            doc_id = hex_id(rng) if rng.random() < 0.9 else f"doc-{step}"
-            keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
-            cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
-            entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
-                          None if cluster == doc_id else rng.random(), rng.choice([0, 5, 2**63 - 1]))
-            seen = {doc_id} | {e.doc_id for e in live.candidates(keys)}
+            entry, keys = random_entry(rng, nrng, docs, t, f"doc-{step}", 0.9, [0, 5, 2**63 - 1])
+            seen = {entry.doc_id} | {e.doc_id for e in live.candidates(keys)}
             live.claim(entry, keys, seen)
             docs.append((entry, keys))
         elif op < 0.85:

@@ -21,7 +21,7 @@ from stream.dedup.decide import Deduper, Doc
 from stream.dedup.fingerprint import Fingerprint
 from stream.dedup.index import Canonical, Entry, MemoryIndex
 from stream.dedup.store import open_index
-from tests.dedup.test_index import Reference, docs_stream, hex_id, same_entry, signature
+from tests.dedup.test_index import Reference, docs_stream, random_entry, same_entry, signature
 
 pytestmark = pytest.mark.redis
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -97,12 +97,8 @@ def test_agrees_with_the_reference_on_random_operations(index, seed):
         op = rng.random()
         if op < 0.55 or not docs:
             t += rng.random() * 600
-            doc_id = hex_id(rng) if rng.random() < 0.8 else f"doc {step}"
-            keys = [bytes([rng.randrange(40)]) + bytes([i]) for i in range(rng.randrange(1, 6))]
-            cluster = rng.choice(docs)[0].doc_id if docs and rng.random() < 0.5 else doc_id
-            entry = Entry(doc_id, cluster, signature(nrng), rng.randrange(500), t + rng.random() * 3600,
-                          None if cluster == doc_id else rng.random(), rng.choice([0, 7]))
-            seen = {doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
+            entry, keys = random_entry(rng, nrng, docs, t, f"doc {step}", 0.8, [0, 7])
+            seen = {entry.doc_id} | {e.doc_id for e in rng.sample([d for d, _ in docs], min(3, len(docs)))}
             got, want = index.claim(entry, keys, seen), ref.claim(entry, keys, seen)
             assert [e.doc_id for e in got] == [e.doc_id for e in want]
             assert all(same_entry(a, b) for a, b in zip(got, want))
