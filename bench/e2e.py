@@ -17,10 +17,18 @@ Needs a broker on 127.0.0.1:<port> (``KAFKA_PORT=<port> deploy/kafka-local start
    * replay: ``python -m stream replay`` of the same input topic into other topics;
    * naive: ``bench/naive_service.py`` (trafilatura + datasketch loop) on ``--naive-pages``;
    * offline: ``stream dedup --workers 2`` on the same JSONL (whole process);
-   * latency: a fresh topic fed by a rate-limited producer at ``--load`` x the main run's
-     steady rate for ``--latency-seconds``, while the service runs.
+   * live_max: a fresh topic fed at the main run's backlog rate (or ``--saturation-rate``)
+     for ``--saturation-seconds``: the most the service sustains while a producer runs;
+   * latency: a fresh topic fed by a rate-limited producer at ``--load`` x that live maximum
+     (or ``--max-rate``) for ``--latency-seconds``, while the service runs.
 4. cProfile of ``stream dedup --workers 0`` over ``--profile-pages`` pages.
-5. Prints a table, writes ``bench/out/e2e-results.json``, the plots and ``docs/benchmarks.md``.
+5. Prints a table, writes ``bench/out/e2e-results.json``, the plots and ``docs/benchmarks.md``,
+   and deletes the run's topics (several GB) unless ``--keep-topics``.
+
+The latency runs alone, on a rate of your choosing (no pre-produced topic is needed):
+
+    .venv/bin/python bench/e2e.py --port 29092 --skip-main --skip-guarantee --skip-scaling \
+        --skip-replay --skip-naive --skip-offline --skip-profile --saturation-rate 320 --docs bench/out
 
 Throughput is measured from output record timestamps: steady pages/s = outputs after the first
 one / (last output time - first output time); the wall rate includes process start-up.
@@ -57,6 +65,7 @@ logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # metadata warnings wh
 import orjson  # noqa: E402
 import psutil  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 from aiokafka.structs import TopicPartition  # noqa: E402
 
 from stream.config import Settings  # noqa: E402
@@ -188,6 +197,19 @@ class Inputs:
 
 async def create(bootstrap: str, topics: list[str], partitions: int, compacted: tuple = ()) -> None:
     await ensure_topics(Settings(bootstrap_servers=bootstrap), topics, compacted=compacted, partitions=partitions)
+
+
+async def drop_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete the topics a run made: a full run writes several GB to the broker's disk."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
 
 
 def lines(path: Path):
@@ -902,10 +924,9 @@ def topics(rid: str, name: str) -> dict[str, str]:
             "dead_letter": f"e2e-{rid}-{name}-dlq"}
 
 
-async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
+async def amain(args: argparse.Namespace, rid: str) -> dict:
     bootstrap = f"127.0.0.1:{args.port}"
     PORT[0] = args.port
-    rid = datetime.now().strftime("%m%d%H%M%S")
     P = args.partitions
     path, meta = pages_file(args.pages, args.seed, args.copies)
     results: dict = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
@@ -917,11 +938,12 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
     runs = results["runs"]
 
     input_topic = f"e2e-{rid}-in"
-    await create(bootstrap, [input_topic], P)
     inputs = Inputs(meta["ids"], meta["sizes"])
-    log(f"produce: {args.pages} pages to {input_topic}")
-    results["produce"] = await produce(bootstrap, input_topic, path, inputs, P)
-    log(f"produce: {results['produce']}")
+    if not all((args.skip_main, args.skip_guarantee, args.skip_scaling, args.skip_replay, args.skip_naive)):
+        await create(bootstrap, [input_topic], P)
+        log(f"produce: {args.pages} pages to {input_topic}")
+        results["produce"] = await produce(bootstrap, input_topic, path, inputs, P)
+        log(f"produce: {results['produce']}")
     n = len(inputs.ts)
 
     def svc(name, **extra):
@@ -983,10 +1005,11 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
         runs["offline"] = await run_offline(path, 2)
     if not args.skip_latency:
         max_rate = args.max_rate
-        if not max_rate and "main" in runs:
+        offered = args.saturation_rate or ("main" in runs and runs["main"]["rate"])
+        if not max_rate and offered:
             # The backlog rate overstates what the service gets while a producer and the broker's
             # writes share the same 2 cores: measure the live maximum by offering the backlog rate.
-            runs["live_max"] = await live_run("live_max", bootstrap, rid, P, path, meta, runs["main"]["rate"],
+            runs["live_max"] = await live_run("live_max", bootstrap, rid, P, path, meta, offered,
                                               args.saturation_seconds, args.latency_warmup)
             max_rate = runs["live_max"]["rate"]
         if max_rate:
@@ -995,6 +1018,16 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> dict:
     if not args.skip_profile:
         results["profile"] = run_profile(path, args.profile_pages)
     return results
+
+
+async def run_all(args: argparse.Namespace) -> dict:
+    rid = datetime.now().strftime("%m%d%H%M%S")  # every topic of this run starts with e2e-{rid}-
+    try:
+        return await amain(args, rid)
+    finally:
+        if not args.keep_topics:
+            dropped = await drop_topics(f"127.0.0.1:{args.port}", f"e2e-{rid}-")
+            log(f"deleted {len(dropped)} topics of this run (--keep-topics keeps them)")
 
 
 async def live_run(name: str, bootstrap: str, rid: str, partitions: int, path: Path, meta: dict, rate: float,
@@ -1041,10 +1074,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-seconds", type=float, default=60.0)
     ap.add_argument("--saturation-seconds", type=float, default=40.0,
                     help="length of the live-maximum run that sets the latency run's rate")
+    ap.add_argument("--saturation-rate", type=float,
+                    help="rate offered in the live-maximum run (default: the main run's backlog rate)")
     ap.add_argument("--latency-warmup", type=float, default=10.0, help="seconds excluded from latency percentiles")
     ap.add_argument("--profile-pages", type=int, default=300)
     ap.add_argument("--service-env", action="append", default=[], metavar="STREAM_X=VALUE",
                     help="an extra setting for every service run (repeatable)")
+    ap.add_argument("--keep-topics", action="store_true", help="keep the run's topics on the broker")
     ap.add_argument("--generate-only", action="store_true", help="write the cached pages file and exit")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 pages, 1,000 per comparison, 20 s latency run; no naive, offline or profile")
@@ -1065,7 +1101,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(page_stats(pages_file(args.pages, args.seed, args.copies)[1])))
         return
     docs.mkdir(parents=True, exist_ok=True)
-    results = asyncio.run(amain(args, argv))
+    results = asyncio.run(run_all(args))
     rows = table(results)
     print()
     results["table"] = print_table(rows)
