@@ -1,8 +1,9 @@
 """The project's error tree.
 
     StreamError
-    ├── BadRecord      one input record cannot be processed; it goes to the dead-letter topic
-    └── ConfigError    the settings are invalid; the process exits with a message
+    ├── BadRecord         one input record cannot be processed; it goes to the dead-letter topic
+    ├── ConfigError       the settings are invalid; the process exits with a message
+    └── IndexUnavailable  the dedup index's server cannot be reached; the batch is tried again
 
 Library errors are translated into this tree at the edge (``raise ... from exc``).
 """
@@ -29,3 +30,8 @@ class BadRecord(StreamError):
 
 class ConfigError(StreamError):
     """Invalid settings."""
+
+
+class IndexUnavailable(StreamError):
+    """The shared dedup index (Redis) did not answer. Nothing is wrong with the records: the
+    service backs off and processes the batch again (decisions are idempotent)."""

@@ -13,6 +13,7 @@ Metric                                      Type       Labels
 ``stream_commits_total``                    counter    status: ok, failed
 ``stream_rebalances_total``                 counter
 ``stream_index_entries``                    gauge
+``stream_index_unavailable_total``          counter    (batches held back: Redis did not answer)
 ``stream_last_progress_timestamp_seconds``  gauge      (Unix time)
 """
 
@@ -54,6 +55,8 @@ class Metrics:
             "stream_rebalances", "Partition assignments received from the group coordinator.", registry=r)
         self.index_entries_gauge = Gauge(
             "stream_index_entries", "Documents in the dedup index.", registry=r)
+        self.index_unavailable_total = Counter(
+            "stream_index_unavailable", "Batches held back because the shared index did not answer.", registry=r)
         self.last_progress = Gauge(
             "stream_last_progress_timestamp_seconds",
             "Unix time of the last progress: a batch committed, or a poll that found nothing waiting.", registry=r)
@@ -61,6 +64,9 @@ class Metrics:
             self.records_total.labels(outcome=outcome)
         for status in ("ok", "failed"):
             self.commits_total.labels(status=status)
+
+    def index_unavailable(self) -> None:
+        self.index_unavailable_total.inc()
 
     def record(self, outcome: str, reason: str | None = None) -> None:
         """One input record decided (after its batch is committed); ``reason`` for dead letters."""

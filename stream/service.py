@@ -28,6 +28,7 @@ from aiokafka.structs import TopicPartition
 from stream.config import Settings
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
+from stream.errors import IndexUnavailable
 from stream.kafka import changelog, client
 from stream.health import Health, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
@@ -292,11 +293,19 @@ class Service:
         """Decide one prepared batch, then publish it and commit its offsets. False when the
         publish failed and the batch must be processed again."""
         consumer, publisher, records = self._consumer, self._publisher, batch.records
-        async with _polling(consumer, self.settings.max_poll_interval / 4):
-            prepared = await batch.prepared
-            outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
+        try:
+            async with _polling(consumer, self.settings.max_poll_interval / 4):
+                prepared = await batch.prepared
+                outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
+            self._expire(prepared)
+        except IndexUnavailable as exc:
+            # Redis is down or slow: nothing is published or committed, and the batch comes
+            # again after the back-off. The health watchdog reports the stall if it lasts.
+            log.error("index.unavailable", error=str(exc), retry_in_s=RETRY_BACKOFF)
+            self.metrics.index_unavailable()
+            await asyncio.sleep(RETRY_BACKOFF)
+            return False
         out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
-        self._expire(prepared)
         if self.changelog:
             self._changes += [Message("changelog", k, v) for k, v in self.index.drain_changes()]
         offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # the last one wins
@@ -360,6 +369,9 @@ class Service:
                     if high is not None:
                         lag[f"{tp.topic}-{tp.partition}"] = behind = max(0, high - await consumer.position(tp))
                         self.metrics.lag(tp.topic, tp.partition, behind)
-            entries = len(self.index)
-            self.metrics.index_entries(entries)
+            try:
+                entries = len(self.index)
+                self.metrics.index_entries(entries)
+            except IndexUnavailable:
+                entries = None
             log.info("stats", **self.stats.snapshot(), lag=lag, index_entries=entries)

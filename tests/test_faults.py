@@ -1,12 +1,16 @@
-"""Faults on the real broker: kill -9, a broker restart, an instance joining and leaving."""
+"""Faults on the real broker: kill -9, a broker restart, a Redis restart, an instance joining and leaving."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
+import shutil
+import socket
 import subprocess
+import time
 from collections import Counter, defaultdict
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,6 +127,47 @@ async def test_an_instance_joins_and_leaves_mid_stream(settings, tmp_path):
         assert stop(first) == 0
     check(records, settings, story_of(values), exactly_once=True)
     assert Counter(r.topic for r in records)[settings.output_topic] == 400
+
+
+def redis_server(port: int, where: Path) -> subprocess.Popen:
+    """A Redis of this test's own, which it can take down: every write goes to its AOF first."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(where), "--save", "",
+                             "--appendonly", "yes", "--appendfsync", "always"], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+            return proc
+        time.sleep(0.05)
+    raise TimeoutError(f"redis-server did not start on port {port}")
+
+
+@pytest.mark.redis
+async def test_a_redis_restart_holds_batches_back_and_loses_nothing(settings, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = redis_server(port, tmp_path)
+    url = f"redis://127.0.0.1:{port}/0?socket_timeout=2&socket_connect_timeout=1"
+    settings = replace(settings, index=url, batch_size=16)
+    values = stories.stream(150, 4)
+    proc = spawn(settings, log := tmp_path / "service.log")
+    try:
+        await wait_for_log(log, "consumer.partitions_assigned")
+        await produce(settings, settings.input_topic, values[:300])
+        await asyncio.sleep(1.0)
+        server.kill()
+        server.wait()
+        await produce(settings, settings.input_topic, values[300:])
+        await wait_for_log(log, "index.unavailable")
+        await asyncio.sleep(3.0)  # several failed attempts
+        assert proc.poll() is None  # still running, holding the batch back
+        server = redis_server(port, tmp_path)  # back, with what it had written
+        records = await outputs(settings, len(values), timeout=120, settle=3.0)
+    finally:
+        code = stop(proc)
+        server.kill()
+    assert code == 0
+    check(records, settings, story_of(values), exactly_once=True)
 
 
 async def test_a_second_process_with_the_same_instance_id_fences_the_first(settings, tmp_path):

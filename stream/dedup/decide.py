@@ -138,7 +138,7 @@ class Deduper:
     def decide(self, doc: Doc) -> Decision:
         prior = self.index.lookup(doc.doc_id)
         if prior is not None:
-            return self._replayed(prior)
+            return self._replayed(doc, prior)
         keys = band_keys(doc.fingerprint.signature)
         site = site_key(doc.site or getattr(doc.rank, "site", None))
         seen: set[str] = {doc.doc_id}
@@ -168,9 +168,14 @@ class Deduper:
         current = self.index.canonical(cluster_id)
         return Decision(doc.doc_id, cluster_id, False, current.doc_id if current else cluster_id, sim)
 
-    def _replayed(self, entry: Entry) -> Decision:
-        """Same decision as the first time: a record is never a duplicate of itself."""
+    def _replayed(self, doc: Doc, entry: Entry) -> Decision:
+        """Same decision as the first time: a record is never a duplicate of itself. A first
+        decision cut short after the claim (the index stopped answering) is finished here:
+        the promotion it did not reach is tried again, and does nothing if it was reached."""
         current = self.index.canonical(entry.cluster_id)
+        if (current is None or current.doc_id != entry.doc_id) and self.index.promote(
+                entry.cluster_id, Canonical(doc.doc_id, doc.rank)):
+            current = Canonical(doc.doc_id, doc.rank)
         if current is not None and current.doc_id == entry.doc_id:
             return Decision(entry.doc_id, entry.cluster_id, True, None, entry.similarity,
                             republish=entry.cluster_id != entry.doc_id)

@@ -39,6 +39,7 @@ one).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Collection, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -48,8 +49,21 @@ import redis
 
 from stream.dedup import codec
 from stream.dedup.index import Canonical, Change, Entry
+from stream.errors import IndexUnavailable
 
 EXPIRE_BATCH = 1000
+TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 10.0}  # seconds; the URL may override them
+
+
+def _reached(method):
+    """Raise :class:`IndexUnavailable` when Redis cannot be reached or does not answer in time."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise IndexUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+    return call
 
 _CLAIM = """
 local nseen = tonumber(ARGV[5])
@@ -182,9 +196,10 @@ class RedisIndex:
         self._expire = client.register_script(_EXPIRE)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisIndex:
-        url, namespace = parse_url(url)
-        return cls(redis.Redis.from_url(url), namespace)
+    def from_url(cls, url: str, namespace: str | None = None) -> RedisIndex:
+        """The index at ``url``; ``namespace`` overrides the URL's ``?namespace=``."""
+        url, named = parse_url(url)
+        return cls(redis.Redis.from_url(url, **TIMEOUTS), namespace or named)
 
     def _entry(self, doc_id: str | bytes, value: bytes) -> Entry:
         rec = codec.decode_entry(value)
@@ -198,15 +213,18 @@ class RedisIndex:
     def _band(self, key: bytes) -> bytes:
         return self._p + b"b:" + key
 
+    @_reached
     def lookup(self, doc_id: str) -> Entry | None:
         value = self.r.hget(self.prefix + "e:" + doc_id, "v")
         return None if value is None else self._entry(doc_id, value)
 
+    @_reached
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
         if not keys:
             return []
         return self._entries(self._candidates(keys=[self._band(k) for k in keys], args=[self.prefix]))
 
+    @_reached
     def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
         value = codec.encode_entry(entry.cluster_id, entry.signature, entry.size, entry.event_time,
                                    entry.similarity, np.empty(0, np.uint32), entry.site)
@@ -216,16 +234,19 @@ class RedisIndex:
             args=[entry.doc_id, value, repr(float(entry.event_time)), self.prefix, len(seen), *seen])
         return self._entries(out)
 
+    @_reached
     def promote(self, cluster_id: str, candidate: Canonical) -> bool:
         nums = [_lua_number(x) for x in candidate.rank]
         keys = [self.prefix + "c:" + cluster_id, self.prefix + "e:" + cluster_id, self.prefix + "o", self.prefix + "t"]
         return bool(self._promote(keys=keys, args=[candidate.doc_id, codec.encode_rank(candidate.rank), *nums,
                                                    cluster_id]))
 
+    @_reached
     def canonical(self, cluster_id: str) -> Canonical | None:
         doc, rank = self.r.hmget(self.prefix + "c:" + cluster_id, ["doc", "rank"])
         return None if doc is None else Canonical(doc.decode(), codec.decode_rank(rank))
 
+    @_reached
     def expire(self, older_than: float) -> int:
         if math.isnan(older_than) or older_than == -math.inf:
             return 0
@@ -241,9 +262,11 @@ class RedisIndex:
     def drain_changes(self) -> list[Change]:
         return []  # Redis is its own durable store
 
+    @_reached
     def __len__(self) -> int:
         return int(self.r.zcard(self.prefix + "t"))
 
+    @_reached
     def clear(self) -> int:
         """Delete every key of this namespace (tests, a re-index); returns how many."""
         n = 0

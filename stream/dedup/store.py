@@ -25,15 +25,10 @@ def open_index(settings: Settings, namespace: str | None = None, changelog: bool
     if settings.index == "memory":
         return MemoryIndex(changelog=changelog)
     if settings.index.startswith(REDIS_SCHEMES):
-        import redis
-
-        from stream.dedup.redis_index import RedisIndex, parse_url
+        from stream.dedup.redis_index import RedisIndex
 
         try:
-            if namespace is None:
-                return RedisIndex.from_url(settings.index)
-            url, _ = parse_url(settings.index)
-            return RedisIndex(redis.Redis.from_url(url), namespace)
+            return RedisIndex.from_url(settings.index, namespace)
         except ValueError as exc:
             raise ConfigError(f"STREAM_INDEX: {exc}") from exc
     raise ConfigError(f"unknown index backend {settings.index!r}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stream.clean import clean
 from stream.dedup import Deduper, Doc, MemoryIndex, fingerprint
 from stream.dedup.canonical import rank
+from stream.dedup.index import Canonical
+from stream.errors import IndexUnavailable
 from tests.dedup.conftest import make_doc, paragraphs, read
 
 STORY = paragraphs("putin-paragraphs.txt")
@@ -107,6 +111,38 @@ def test_redeciding_a_doc_gives_the_same_decision(deduper: Deduper) -> None:
     first_dup = deduper.decide(dup)
     assert deduper.decide(dup) == first_dup and first_dup.duplicate_of == "one"
     assert len(deduper.index) == 2
+
+
+class CutShort(MemoryIndex):
+    """An index that stops answering once, right after a claim (Redis going away mid-decision)."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__()
+        self.doc_id = doc_id
+
+    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
+        if candidate.doc_id == self.doc_id:
+            self.doc_id = ""
+            raise IndexUnavailable("redis: ConnectionError")
+        return super().promote(cluster_id, candidate)
+
+
+@pytest.mark.parametrize("cut", ["copy", "orig", "later"])
+def test_a_decision_cut_short_after_its_claim_is_finished_when_decided_again(cut: str) -> None:
+    text = "\n\n".join(STORY)
+    docs = [make_doc("copy", text, url="https://copy.example/x", published_at="2022-02-22T09:00:00Z", seen=1),
+            make_doc("orig", text, url="https://orig.example/x", published_at="2022-02-21T12:00:00Z", seen=2),
+            make_doc("later", text, url="https://later.example/x", published_at="2022-02-23", seen=3)]
+    whole, broken = Deduper(MemoryIndex()), Deduper(CutShort(cut))
+    want = [whole.decide(d) for d in docs]
+    got = []
+    for d in docs:
+        try:
+            got.append(broken.decide(d))
+        except IndexUnavailable:
+            got.append(broken.decide(d))  # the batch comes again
+    assert got == want
+    assert broken.index.canonical("copy") == whole.index.canonical("copy")
 
 
 def test_a_better_canonical_arriving_later_is_republished(deduper: Deduper) -> None:
