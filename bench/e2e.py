@@ -746,10 +746,12 @@ def table(results: dict) -> list[tuple[str, str, str]]:
         rows.append(("live max pages/s (producer and broker on the same 2 cores)", fmt(lm["rate"]),
                      f"{fmt(lm['producer']['rate'])} pages/s offered (the backlog rate) for "
                      f"{lm['producer']['seconds']} s; latency p50 {fmt(lw.get('p50'), ' ms')} while saturated"))
-    lt = r.get("latency")
-    if lt:
+    for name, lt in r.items():
+        if not name.startswith("latency"):
+            continue
         lw = lt.get("latency_warm_ms", {})
-        rows.append((f"latency at {results['load']:.0%} of {'live ' if lm else ''}max ({fmt(lt['producer']['rate'])} pages/s offered)",
+        load = lt.get("load", results["load"])
+        rows.append((f"latency at {load:.0%} of {'live ' if lm else ''}max ({fmt(lt['producer']['rate'])} pages/s offered)",
                      f"p50 {fmt(lw.get('p50'), ' ms')} / p99 {fmt(lw.get('p99'), ' ms')}",
                      f"{lt['producer']['records']:,} pages over {lt['producer']['seconds']} s, first "
                      f"{results['latency_warmup']} s excluded; incl. warm-up p50 {fmt(lt['latency_ms']['p50'], ' ms')}"
@@ -891,7 +893,7 @@ def markdown(results: dict, rows, made: list[Path], argv: list[str]) -> str:
     main = r.get("main")
     if main:
         out += ["## Service health during the runs", ""]
-        for k in ("main", "alo", "w1", "replay", "live_max", "latency", "naive"):
+        for k in ("main", "alo", "w1", "replay", "live_max", *(k for k in r if k.startswith("latency")), "naive"):
             if k in r:
                 x = r[k]
                 out.append(f"- **{k}**: {x['status']}, exit code {x['returncode']}, shutdown after SIGTERM "
@@ -1015,6 +1017,10 @@ async def amain(args: argparse.Namespace, rid: str) -> dict:
         if max_rate:
             runs["latency"] = await live_run("latency", bootstrap, rid, P, path, meta, args.load * max_rate,
                                              args.latency_seconds, args.latency_warmup)
+            for load in args.more_loads:
+                runs[f"latency{load * 100:.0f}"] = await live_run(
+                    f"latency{load * 100:.0f}", bootstrap, rid, P, path, meta, load * max_rate,
+                    args.latency_seconds, args.latency_warmup) | {"load": load}
     if not args.skip_profile:
         results["profile"] = run_profile(path, args.profile_pages)
     return results
@@ -1070,6 +1076,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="rounds of the comparison runs (exactly_once/at_least_once/1 worker), interleaved")
     ap.add_argument("--naive-pages", type=int, default=2000, help="pages the naive loop processes (the first N)")
     ap.add_argument("--load", type=float, default=0.8, help="offered load of the latency run, x max rate")
+    ap.add_argument("--more-loads", type=lambda v: [float(x) for x in v.split(",")], default=[], metavar="0.6,0.7",
+                    help="further latency runs at these loads (x max rate), reported in the table")
     ap.add_argument("--max-rate", type=float, help="max rate for the latency run (default: the main run's)")
     ap.add_argument("--latency-seconds", type=float, default=60.0)
     ap.add_argument("--saturation-seconds", type=float, default=40.0,
