@@ -5,7 +5,8 @@ One output line per input line, in input order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import orjson
@@ -22,12 +23,25 @@ def _lines(inp: BinaryIO) -> Iterator[tuple[bytes, None]]:
         yield line.rstrip(b"\r\n"), None
 
 
-def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int]:
+def _steady(items: Iterable, counts: dict) -> Iterator:
+    """``items``, timed: sets ``counts["steady_per_s"]``, the items per second after the first
+    one, which leaves out the start-up (imports, worker warm-up, the first chunk)."""
+    first = None
+    n = 0
+    for n, item in enumerate(items):
+        if first is None:
+            first = time.monotonic()
+        yield item
+    if first is not None and n:
+        counts["steady_per_s"] = round(n / (time.monotonic() - first), 1)
+
+
+def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, float]:
     counts = {"records": 0, "errors": 0}
     workers = Workers(settings.workers, settings.max_record_bytes, fingerprinted=False,
                       learn=settings.learn_boilerplate)
     try:
-        for item in workers.stream(_lines(inp)):
+        for item in _steady(workers.stream(_lines(inp)), counts):
             line = clean_line(item)
             counts["records"] += 1
             counts["errors"] += "error" in line
@@ -37,13 +51,13 @@ def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int
     return counts
 
 
-def run_dedup(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, int]:
+def run_dedup(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, float]:
     counts = {"records": 0, "article": 0, "duplicate": 0, "dead_letter": 0}
     # nothing drains the changelog here: do not record it (memory would grow without bound)
     processor = Processor(Deduper(open_index(settings, changelog=False), threshold=settings.threshold))
     workers = Workers(settings.workers, settings.max_record_bytes, learn=settings.learn_boilerplate)
     try:
-        for item in workers.stream(_lines(inp)):
+        for item in _steady(workers.stream(_lines(inp)), counts):
             outcome: Outcome = processor.decide(item)
             counts["records"] += 1
             counts[outcome.kind] += 1
