@@ -944,7 +944,10 @@ def markdown(results: dict, rows, made: list[Path], argv: list[str]) -> str:
             "`MinHashLSH()` with its defaults (threshold 0.9), `send` per record, then all acks and one commit per "
             "polled batch (at-least-once).",
             f"- **Comparisons** (workers, guarantee) use the first {results['compare_pages']:,} outputs of each run, "
-            "and the main run is measured over the same count.", ""]
+            "and the main run is measured over the same count. With `--repeat`, every round runs the service, "
+            f"`stream dedup` on the first {results['compare_pages']:,} pages and the naive loop on the first "
+            f"{results['naive_pages']:,} pages, minutes apart; the ratios are taken within a round, then the "
+            "median over rounds: the machine's speed drifts between the phases of one run.", ""]
     for p in made:
         out += [f"![{p.stem}]({p.name})", ""]
     main = r.get("main")
