@@ -15,12 +15,14 @@ Needs a broker on 127.0.0.1:<port> (``KAFKA_PORT=<port> deploy/kafka-local start
    * alo: at_least_once, 2 workers, the first ``--compare-pages`` outputs;
    * w1: exactly_once, 1 worker, the first ``--compare-pages`` outputs;
    * replay: ``python -m stream replay`` of the same input topic into other topics;
-   * naive: ``bench/naive_service.py`` (trafilatura + datasketch loop) on ``--naive-pages``;
+   * naive: ``bench/naive_service.py`` (trafilatura + datasketch loop) on the first ``--naive-pages``;
    * offline: ``stream dedup --workers 2`` on the same JSONL (whole process);
+   * with ``--repeat N``: N rounds of exactly_once, ``stream dedup`` on the first ``--compare-pages``
+     pages, naive, at_least_once and 1 worker, minutes apart; ratios are medians over the rounds;
    * live_max: a fresh topic fed at the main run's backlog rate (or ``--saturation-rate``)
      for ``--saturation-seconds``: the most the service sustains while a producer runs;
    * latency: a fresh topic fed by a rate-limited producer at ``--load`` x that live maximum
-     (or ``--max-rate``) for ``--latency-seconds``, while the service runs.
+     (or ``--max-rate``), and at each load of ``--more-loads``, for ``--latency-seconds``.
 4. cProfile of ``stream dedup --workers 0`` over ``--profile-pages`` pages.
 5. Prints a table, writes ``bench/out/e2e-results.json``, the plots and ``docs/benchmarks.md``,
    and deletes the run's topics (several GB) unless ``--keep-topics``.
@@ -1017,7 +1019,7 @@ async def amain(args: argparse.Namespace, rid: str) -> dict:
         runs["main"] = await run_proc("main", RUN_CMD, env, bootstrap, t, P, inputs, expect=n)
     m, nn = results["compare_pages"], results["naive_pages"]
     reps = []
-    for rep in range(args.repeat):  # interleaved: exactly_once/2, at_least_once/2, exactly_once/1
+    for rep in range(args.repeat):  # a round: exactly_once/2, offline, naive, at_least_once/2, exactly_once/1
         row: dict = {}
         sfx = "" if rep == 0 else str(rep)
         if "main" in runs and rep == 0:
