@@ -599,7 +599,7 @@ async def run_naive(name: str, bootstrap: str, rid: str, input_topic: str, parti
 def first_lines(path: Path, n: int) -> Path:
     """The first ``n`` pages of ``path``, as a file of their own (the offline run's input in a round)."""
     out = OUT / f"{path.stem}-first{n}.jsonl"
-    if not out.exists():
+    if not out.exists() or out.stat().st_mtime < path.stat().st_mtime:  # made from an older copy
         with path.open("rb") as src, out.open("wb") as dst:
             for i, line in enumerate(src):
                 if i >= n:
