@@ -17,8 +17,15 @@ class TableFull(Exception):
     """A probe ran past the end of a table row: the table must grow."""
 
 
-_W = 32  # cells read per probe
-_AR = np.arange(_W)
+_W = 128  # cells past each row's slack: the widest probe
+_WIDE, _NARROW = np.arange(_W), np.arange(32)
+
+
+def _window(keys: int) -> np.ndarray:
+    """Cell offsets a probe reads at once: wide for the few keys of one document, whose
+    runs can be long (a story's copies share band keys); narrow for bulk calls, to bound
+    the temporary arrays."""
+    return _WIDE if keys <= 64 else _NARROW
 
 
 class Table:
@@ -48,9 +55,10 @@ class Table:
     def find(self, h: np.ndarray, hash_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Codes stored under any of the hashes ``h``."""
         rows, pos = self.place(h)
+        ar = _window(len(h))
         out = []
         while True:
-            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            cells = self.cells[rows[:, None], pos[:, None] + ar]
             blocked = np.logical_or.accumulate(cells == 0, axis=1)  # at or after the first empty cell
             ii, jj = np.nonzero((cells > 0) & ~blocked)
             if ii.size:
@@ -59,17 +67,18 @@ class Table:
             more = ~blocked[:, -1]
             if not more.any():
                 break
-            rows, pos, h = rows[more], pos[more] + _W, h[more]
+            rows, pos, h = rows[more], pos[more] + len(ar), h[more]
         return np.concatenate(out) if out else np.empty(0, np.int64)
 
     def find_each(self, h: np.ndarray, match: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """For each hash of ``h``, the code stored under it that ``match(positions in h, codes)``
         accepts (at most one per hash), else -1."""
         rows, pos = self.place(h)
+        ar = _window(len(h))
         out = np.full(len(h), -1, np.int64)
         q = np.arange(len(h))
         while q.size:
-            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            cells = self.cells[rows[:, None], pos[:, None] + ar]
             blocked = np.logical_or.accumulate(cells == 0, axis=1)
             ii, jj = np.nonzero((cells > 0) & ~blocked)
             more = ~blocked[:, -1]
@@ -78,13 +87,13 @@ class Table:
                 ok = match(q[ii], codes)
                 out[q[ii[ok]]] = codes[ok]
                 more[ii[ok]] = False
-            rows, pos, q = rows[more], pos[more] + _W, q[more]
+            rows, pos, q = rows[more], pos[more] + len(ar), q[more]
         return out
 
     def insert(self, h: np.ndarray, codes: np.ndarray) -> None:
         rows, pos = self.place(h)
         k = len(h)
-        cells = self.cells[rows[:, None], pos[:, None] + _AR]
+        cells = self.cells[rows[:, None], pos[:, None] + _window(k)]
         free = cells <= 0
         first = free.argmax(1)
         col = pos + first
@@ -105,8 +114,9 @@ class Table:
     def delete(self, h: np.ndarray, codes: np.ndarray) -> None:
         rows, pos = self.place(h)
         target = codes + 1
+        ar = _window(len(h))
         while rows.size:
-            cells = self.cells[rows[:, None], pos[:, None] + _AR]
+            cells = self.cells[rows[:, None], pos[:, None] + ar]
             match = cells == target[:, None]
             found = match.any(1)
             if found.any():
@@ -115,7 +125,7 @@ class Table:
                 self.used -= len(i)
                 self.tombs += len(i)
             go = ~(found | (cells == 0).any(1))
-            rows, pos, target = rows[go], pos[go] + _W, target[go]
+            rows, pos, target = rows[go], pos[go] + len(ar), target[go]
 
     def build(self, h: np.ndarray, codes: np.ndarray | None = None, route: np.ndarray | None = None) -> None:
         """Fill an empty table at once: sort each sub-table's items by home, then place.

@@ -7,7 +7,7 @@ No Python object per document:
   canonical and rank when the document founded a cluster) plus a row of a chunked uint32
   signature matrix. Freed slots are reused.
 * **Band keys.** One :class:`~stream.dedup.hashtable.Table` of ``slot * bands + position``
-  codes in 16 sub-tables; a probe reads 32 cells at once for all keys of a call. A cell is
+  codes in 16 sub-tables; a probe reads 128 cells at once (32 in bulk calls) for all keys of a call. A cell is
   verified against the stored key hash, so a 32-bit collision costs at most a spurious
   candidate, which the Deduper verifies anyway. A second table maps doc ids to slots.
 * **Expiry.** Slots sit in hour buckets of event time; :meth:`MemoryIndex.expire` drops
