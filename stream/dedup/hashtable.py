@@ -166,8 +166,10 @@ class Table:
 
     def _put(self, r: int, p: int, code: int) -> None:
         row = self.cells[r]
-        while (c := int(row[p])) > 0:
-            p += 1
+        while int(row[p]) > 0:  # a window at a time: the run may be long
+            free = np.flatnonzero(row[p:p + _W] <= 0)  # the row ends in _W empty cells
+            p += int(free[0]) if free.size else _W
+        c = int(row[p])
         if p >= self.limit:
             raise TableFull
         self.tombs -= c == -1

@@ -74,13 +74,13 @@ class MemoryIndex(BulkRows):
         return self._entry(slot) if slot >= 0 and self._flags[slot] & ENTRY else None
 
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
-        return sorted((self._entry(s) for s in self._find(keys)[1]), key=lambda e: e.doc_id)
+        return self._entries_at(self._find(keys)[1])
 
     def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
         h, slots = self._find(keys)
-        unseen = [e for e in map(self._entry, slots) if e.doc_id not in seen]
+        unseen = [s for s, doc_id in zip(slots, self._ids_of(slots)) if doc_id not in seen]
         if unseen:
-            return sorted(unseen, key=lambda e: e.doc_id)
+            return self._entries_at(unseen)
         slot = self._slot(entry.doc_id)
         if slot < 0:
             slot = self._new_slot(self._id_key(entry.doc_id))
@@ -382,6 +382,18 @@ class MemoryIndex(BulkRows):
         return Entry(self._id_str(self._idb[slot]), self._id_str(self._cluster[slot]), self._sig_row(slot).copy(),
                      int(self._size[slot]), float(self._time[slot]), None if math.isnan(sim) else sim,
                      int(self._site[slot]))
+
+    def _ids_of(self, slots: list[int], column: str = "_idb") -> list[str]:
+        raw = getattr(self, column)[slots].tobytes()
+        alias = self._alias
+        return [alias.get(b) or b.hex() for b in (raw[i:i + 10] for i in range(0, len(raw), 10))]
+
+    def _entries_at(self, slots: list[int]) -> list[Entry]:
+        """:meth:`_entry` of many slots, by doc id: the columns are read once for all."""
+        rows = zip(self._ids_of(slots), self._ids_of(slots, "_cluster"), slots, self._size[slots].tolist(),
+                   self._time[slots].tolist(), self._sim[slots].tolist(), self._site[slots].tolist())
+        return sorted((Entry(doc_id, cluster_id, self._sig_row(s).copy(), size, t, None if math.isnan(sim) else sim,
+                             site) for doc_id, cluster_id, s, size, t, sim, site in rows), key=lambda e: e.doc_id)
 
     def _mark(self, slot: int, part: int) -> None:
         if self._changelog:
