@@ -7,9 +7,10 @@ No Python object per document:
   canonical and rank when the document founded a cluster) plus a row of a chunked uint32
   signature matrix. Freed slots are reused.
 * **Band keys.** One :class:`~stream.dedup.hashtable.Table` of ``slot * bands + position``
-  codes in 16 sub-tables; a probe reads 128 cells at once (32 in bulk calls) for all keys of a call. A cell is
-  verified against the stored key hash, so a 32-bit collision costs at most a spurious
-  candidate, which the Deduper verifies anyway. A second table maps doc ids to slots.
+  codes in 16 sub-tables; a probe reads 128 cells at once (32 in bulk calls) for all keys
+  of a call. A cell is verified against the stored key hash, so a 32-bit collision costs at
+  most a spurious candidate, which the Deduper verifies anyway. A second table maps doc ids
+  to slots.
 * **Expiry.** Slots sit in hour buckets of event time; :meth:`MemoryIndex.expire` drops
   whole buckets and filters only the bucket of the cut-off, so a call that expires
   nothing is O(1).
@@ -71,7 +72,7 @@ class MemoryIndex(BulkRows):
     # --- the Index interface ------------------------------------------------------------
     def lookup(self, doc_id: str) -> Entry | None:
         slot = self._slot(doc_id)
-        return self._entry(slot) if slot >= 0 and self._flags[slot] & ENTRY else None
+        return self._entries_at([slot])[0] if slot >= 0 and self._flags[slot] & ENTRY else None
 
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
         return self._entries_at(self._find(keys)[1])
@@ -377,19 +378,13 @@ class MemoryIndex(BulkRows):
         ints = int(self._rint[slot])
         return tuple(int(v) if ints >> i & 1 else float(v) for i, v in enumerate(self._rank[slot, :n].tolist()))
 
-    def _entry(self, slot: int) -> Entry:
-        sim = float(self._sim[slot])
-        return Entry(self._id_str(self._idb[slot]), self._id_str(self._cluster[slot]), self._sig_row(slot).copy(),
-                     int(self._size[slot]), float(self._time[slot]), None if math.isnan(sim) else sim,
-                     int(self._site[slot]))
-
     def _ids_of(self, slots: list[int], column: str = "_idb") -> list[str]:
         raw = getattr(self, column)[slots].tobytes()
         alias = self._alias
         return [alias.get(b) or b.hex() for b in (raw[i:i + 10] for i in range(0, len(raw), 10))]
 
     def _entries_at(self, slots: list[int]) -> list[Entry]:
-        """:meth:`_entry` of many slots, by doc id: the columns are read once for all."""
+        """The entries in ``slots``, by doc id: the columns are read once for all."""
         rows = zip(self._ids_of(slots), self._ids_of(slots, "_cluster"), slots, self._size[slots].tolist(),
                    self._time[slots].tolist(), self._sim[slots].tolist(), self._site[slots].tolist())
         return sorted((Entry(doc_id, cluster_id, self._sig_row(s).copy(), size, t, None if math.isnan(sim) else sim,
