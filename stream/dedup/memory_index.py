@@ -268,7 +268,9 @@ class MemoryIndex(BulkRows):
         return self._sig[slot >> CHUNK_BITS][slot & ((1 << CHUNK_BITS) - 1)]
 
     def _id_str(self, raw: np.ndarray) -> str:
-        b = raw.tobytes()
+        return self._id_text(raw.tobytes())
+
+    def _id_text(self, b: bytes) -> str:
         return self._alias.get(b) or b.hex()
 
     def _id_key(self, doc_id: str) -> bytes:
@@ -379,9 +381,9 @@ class MemoryIndex(BulkRows):
         return tuple(int(v) if ints >> i & 1 else float(v) for i, v in enumerate(self._rank[slot, :n].tolist()))
 
     def _ids_of(self, slots: list[int], column: str = "_idb") -> list[str]:
+        """:meth:`_id_str` of a 10-byte id column (doc or cluster id) in many slots at once."""
         raw = getattr(self, column)[slots].tobytes()
-        alias = self._alias
-        return [alias.get(b) or b.hex() for b in (raw[i:i + 10] for i in range(0, len(raw), 10))]
+        return [self._id_text(raw[i:i + 10]) for i in range(0, len(raw), 10)]
 
     def _entries_at(self, slots: list[int]) -> list[Entry]:
         """The entries in ``slots``, by doc id: the columns are read once for all."""
