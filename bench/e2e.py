@@ -19,18 +19,18 @@ Needs a broker on 127.0.0.1:<port> (``KAFKA_PORT=<port> deploy/kafka-local start
    * offline: ``stream dedup --workers 2`` on the same JSONL (whole process);
    * with ``--repeat N``: N rounds of exactly_once, ``stream dedup`` on the first ``--compare-pages``
      pages, naive, at_least_once and 1 worker, minutes apart; ratios are medians over the rounds;
-   * live_max: a fresh topic fed at the main run's backlog rate (or ``--saturation-rate``)
-     for ``--saturation-seconds``: the most the service sustains while a producer runs;
+   * live_max: a fresh topic that a producer keeps 1,000 pages ahead of the outputs, evenly paced, for
+     ``--saturation-seconds``: the most the service sustains while a producer runs;
    * latency: a fresh topic fed by a rate-limited producer at ``--load`` x that live maximum
      (or ``--max-rate``), and at each load of ``--more-loads``, for ``--latency-seconds``.
 4. cProfile of ``stream dedup --workers 0`` over ``--profile-pages`` pages.
 5. Prints a table, writes ``bench/out/e2e-results.json``, the plots and ``docs/benchmarks.md``,
    and deletes the run's topics (several GB) unless ``--keep-topics``.
 
-The latency runs alone, on a rate of your choosing (no pre-produced topic is needed):
+The latency runs alone (no pre-produced topic is needed; ``--max-rate R`` skips the live maximum):
 
     .venv/bin/python bench/e2e.py --port 29092 --skip-main --skip-guarantee --skip-scaling \
-        --skip-replay --skip-naive --skip-offline --skip-profile --saturation-rate 320 --docs bench/out
+        --skip-replay --skip-naive --skip-offline --skip-profile --docs bench/out
 
 Throughput is measured from output record timestamps: steady pages/s = outputs after the first
 one / (last output time - first output time); the wall rate includes process start-up.
@@ -56,6 +56,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,7 @@ MAX_BYTES = Settings().max_record_bytes
 PORT = [29092]  # the broker's port, set from --port
 EXTRA_ENV: dict[str, str] = {}  # --service-env: extra STREAM_* settings of every service run
 LIMIT = message_limit(Settings())
+SATURATION_AHEAD = 1000  # pages the live-maximum run's producer keeps waiting: several full batches
 KINDS = ("article", "duplicate", "dead_letter")
 
 
@@ -220,9 +222,42 @@ def lines(path: Path):
             yield line.rstrip(b"\r\n")
 
 
+class Follow:
+    """Pacing that keeps the service saturated: pages go out evenly spaced, as a crawler's do,
+    at the rate outputs arrived over the last 2 s, corrected every 0.5 s towards ``ahead``
+    pages waiting. The producer then offers exactly what the service sustains, and sends
+    (and costs the broker) what a producer at that fixed rate would."""
+
+    def __init__(self, done, ahead: int) -> None:
+        self.done, self.ahead = done, ahead
+        self.rate = 50.0
+        self.seen: deque[tuple[float, int]] = deque()  # (time, outputs so far)
+        self.next_at = self.adjusted = 0.0
+
+    async def wait(self, i: int) -> None:
+        """Sleep until page ``i`` is due."""
+        now = time.time()
+        if now - self.adjusted >= 0.5:
+            out = self.done()
+            self.seen.append((now, out))
+            while now - self.seen[0][0] > 2.0:
+                self.seen.popleft()
+            t0, o0 = self.seen[0]
+            flow = (out - o0) / (now - t0) if now > t0 else 0.0
+            self.rate = max(20.0, flow + (self.ahead - (i - out)) / 2.0)
+            self.adjusted = now
+        self.next_at = max(self.next_at + 1 / self.rate, now - 0.05)  # a late wake-up is not made up in a burst
+        if self.next_at > now:
+            await asyncio.sleep(self.next_at - now)
+
+
 async def produce(bootstrap: str, topic: str, path: Path, inputs: Inputs, partitions: int, limit: int | None = None,
-                  rate: float | None = None, seconds: float | None = None) -> dict:
-    """Produce the pages (``limit`` first ones), paced at ``rate``/s for ``seconds`` if given."""
+                  rate: float | None = None, seconds: float | None = None, done=None, ahead: int = 0) -> dict:
+    """Produce the pages (``limit`` first ones), paced at ``rate``/s for ``seconds`` if given.
+
+    With ``done`` (a function returning how many outputs have arrived), the rate follows the
+    service: see :class:`Follow`."""
+    follow = Follow(done, ahead) if done is not None else None
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=LIMIT,
                                 max_batch_size=1024 * 1024)
     await producer.start()
@@ -249,6 +284,10 @@ async def produce(bootstrap: str, topic: str, path: Path, inputs: Inputs, partit
                 delay = target - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            if follow is not None:
+                await follow.wait(i)
+                if time.time() - started >= seconds:
+                    break
             ts = inputs.ts[i] = int(time.time() * 1000)
             fut = await producer.send(topic, line, partition=i % partitions, timestamp_ms=ts)
             fut.add_done_callback(lambda f, i=i: acked(i, f))
@@ -259,8 +298,10 @@ async def produce(bootstrap: str, topic: str, path: Path, inputs: Inputs, partit
         await settle()
     finally:
         await producer.stop()
-    secs = time.time() - started
-    return {"records": sent, "seconds": round(secs, 2), "rate": round(sent / secs, 1)}
+    ended = time.time()
+    secs = ended - started
+    return {"records": sent, "seconds": round(secs, 2), "rate": round(sent / secs, 1), "started": started,
+            "ended": ended}
 
 
 class Collector:
@@ -447,8 +488,9 @@ async def run_proc(name: str, cmd: list[str], env: dict, bootstrap: str, topics:
                    inputs: Inputs, expect: int | None, stop_after: int | None = None, exits_itself: bool = False,
                    driver=None, stall: float = 180.0, timeout: float = 3600.0) -> dict:
     """Run one service process until ``expect`` inputs (or ``stop_after`` outputs) are accounted
-    for on ``topics``; then SIGTERM it. ``driver`` (a coroutine function) starts once the
-    service has its partitions and returns the number of inputs to expect."""
+    for on ``topics``; then SIGTERM it. ``driver`` (a coroutine function, given the
+    :class:`Collector`) starts once the service has its partitions and returns the
+    producer's report, whose ``records`` is the number of inputs to expect."""
     await create(bootstrap, [topics["article"]], partitions, compacted=(topics["article"],))
     await create(bootstrap, [topics["duplicate"], topics["dead_letter"]], partitions)
     logfile = OUT / f"e2e-{name}.log"
@@ -469,7 +511,7 @@ async def run_proc(name: str, cmd: list[str], env: dict, bootstrap: str, topics:
             now = time.time()
             if driver is not None and driver_task is None and b"consumer.partitions_assigned" in logfile.read_bytes():
                 await asyncio.sleep(1.0)
-                driver_task = asyncio.create_task(driver())
+                driver_task = asyncio.create_task(driver(collector))
             if driver_task is not None and driver_task.done() and driven is None:
                 driven = driver_task.result()
                 expect = driven["records"]
@@ -801,10 +843,10 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                      f"replay's own report incl. start-up {fmt(own.get('rate'))}/s"))
     lm = r.get("live_max")
     if lm:
-        lw = lm.get("latency_warm_ms", {})
-        rows.append(("live max pages/s (producer and broker on the same 2 cores)", fmt(lm["rate"]),
-                     f"{fmt(lm['producer']['rate'])} pages/s offered (the backlog rate) for "
-                     f"{lm['producer']['seconds']} s; latency p50 {fmt(lw.get('p50'), ' ms')} while saturated"))
+        rows.append(("live max pages/s (producer and broker on the same 2 cores)", fmt(lm["sustained"]),
+                     f"outputs/s while a producer kept {SATURATION_AHEAD:,} pages waiting, from "
+                     f"{results['latency_warmup']} s to its end at {lm['producer']['seconds']} s; with the drain "
+                     f"after it, when the service has the cores to itself: {fmt(lm['rate'])}"))
     for name, lt in r.items():
         if not name.startswith("latency"):
             continue
@@ -1064,13 +1106,13 @@ async def amain(args: argparse.Namespace, rid: str) -> dict:
         runs["offline"] = await run_offline(path, 2)
     if not args.skip_latency:
         max_rate = args.max_rate
-        offered = args.saturation_rate or ("main" in runs and runs["main"]["rate"])
-        if not max_rate and offered:
+        if not max_rate:
             # The backlog rate overstates what the service gets while a producer and the broker's
-            # writes share the same 2 cores: measure the live maximum by offering the backlog rate.
-            runs["live_max"] = await live_run("live_max", bootstrap, rid, P, path, meta, offered,
+            # writes share the same 2 cores: the live maximum is what it sustains while a producer
+            # keeps it busy, not counting the drain after the producer stops.
+            runs["live_max"] = await live_run("live_max", bootstrap, rid, P, path, meta, None,
                                               args.saturation_seconds, args.latency_warmup)
-            max_rate = runs["live_max"]["rate"]
+            max_rate = runs["live_max"]["sustained"]
         if max_rate:
             runs["latency"] = await live_run("latency", bootstrap, rid, P, path, meta, args.load * max_rate,
                                              args.latency_seconds, args.latency_warmup)
@@ -1093,10 +1135,12 @@ async def run_all(args: argparse.Namespace) -> dict:
             log(f"deleted {len(dropped)} topics of this run (--keep-topics keeps them)")
 
 
-async def live_run(name: str, bootstrap: str, rid: str, partitions: int, path: Path, meta: dict, rate: float,
-                   seconds: float, warmup: float) -> dict:
-    """The service on a fresh topic that a producer feeds at ``rate`` pages/s for ``seconds``;
-    latency percentiles exclude inputs produced in the first ``warmup`` seconds."""
+async def live_run(name: str, bootstrap: str, rid: str, partitions: int, path: Path, meta: dict,
+                   rate: float | None, seconds: float, warmup: float) -> dict:
+    """The service on a fresh topic that a producer feeds for ``seconds``: at ``rate`` pages/s,
+    or (``rate`` None) as fast as the service takes them, with :data:`SATURATION_AHEAD` pages
+    waiting. Latency percentiles exclude inputs produced in the first ``warmup`` seconds;
+    ``sustained`` is the output rate while the producer ran, after the warm-up."""
     topic = f"e2e-{rid}-{name}-in"
     await create(bootstrap, [topic], partitions)
     inputs = Inputs(meta["ids"], meta["sizes"])
@@ -1104,7 +1148,11 @@ async def live_run(name: str, bootstrap: str, rid: str, partitions: int, path: P
     env = service_env(bootstrap, f"e2e-{rid}-{name}", t, topic, partitions, STREAM_WORKERS=2,
                       STREAM_GUARANTEE="exactly_once")
 
-    async def driver():
+    async def driver(collector: Collector):
+        if rate is None:
+            log(f"{name}: producing as fast as the service takes pages, {SATURATION_AHEAD} ahead, for {seconds} s")
+            return await produce(bootstrap, topic, path, inputs, partitions, seconds=seconds,
+                                 done=lambda: len(collector.out), ahead=SATURATION_AHEAD)
         log(f"{name}: producing at {rate:.1f} pages/s for {seconds} s")
         return await produce(bootstrap, topic, path, inputs, partitions, rate=rate, seconds=seconds)
 
@@ -1112,7 +1160,10 @@ async def live_run(name: str, bootstrap: str, rid: str, partitions: int, path: P
     warm_from = min(inputs.ts.values()) + warmup * 1000 if inputs.ts else 0
     warm = [lat for lat, t_in in lt["_lat"] if t_in >= warm_from]
     lt["latency_warm_ms"] = {f"p{p}": pct(warm, p) for p in (50, 90, 99)} | {"max": max(warm) if warm else None}
-    lt["offered_rate"] = round(rate, 1)
+    lt["offered_rate"] = round(rate, 1) if rate else None
+    p = lt["producer"]
+    start, end = (p["started"] + warmup) * 1000, p["ended"] * 1000
+    lt["sustained"] = round(sum(start <= t < end for t in lt["_ts"]) / (end - start) * 1000, 1) if end > start else None
     warm_sorted = sorted((t_in, lat) for lat, t_in in lt["_lat"] if t_in >= warm_from)
     half = len(warm_sorted) // 2
     lt["p50_halves"] = [pct([x for _, x in warm_sorted[:half]], 50), pct([x for _, x in warm_sorted[half:]], 50)]
@@ -1139,8 +1190,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-seconds", type=float, default=60.0)
     ap.add_argument("--saturation-seconds", type=float, default=40.0,
                     help="length of the live-maximum run that sets the latency run's rate")
-    ap.add_argument("--saturation-rate", type=float,
-                    help="rate offered in the live-maximum run (default: the main run's backlog rate)")
     ap.add_argument("--latency-warmup", type=float, default=10.0, help="seconds excluded from latency percentiles")
     ap.add_argument("--profile-pages", type=int, default=300)
     ap.add_argument("--service-env", action="append", default=[], metavar="STREAM_X=VALUE",
