@@ -58,6 +58,11 @@ _BOILERPLATE_CLASS = re.compile(  # case-sensitive, plus the camelCase forms of 
     + "|Caption|Share|Social|Related|Comment|Byline|Author|Promo|Advert|Newsletter|Sidebar|Subscribe|Recommend"
 )
 _BOILERPLATE_ID = re.compile("comment|sidebar|related|share|social|newsletter")
+# A class that names the article container outweighs a boilerplate word in another of the
+# node's classes: WordPress's ``entry-content entry-content-read-more`` is the story itself.
+_CONTAINER_CLASS = re.compile(
+    r"(?:^|\s)(?:entry-content|article-body|article-content|post-content|post-body|story-body|"
+    r"story-content|articleBody)(?:\s|$)")
 _PLAIN_CLASS = re.compile(r"^[\w -]{1,200}$")  # class values safe to quote in a selector
 _FURNITURE_TAGS = frozenset(("aside", "nav", "footer", "header", "figure", "dialog"))
 # Matched against lower-cased names: re.IGNORECASE makes these alternations ~20x slower.
@@ -110,6 +115,8 @@ def _prune(root: LexborNode) -> None:
 
 @lru_cache(maxsize=8_192)  # bounded; class names repeat within a page and across a site
 def _boilerplate_name(class_name: str, id_name: str) -> bool:
+    if _CONTAINER_CLASS.search(class_name):
+        return bool(_BOILERPLATE_ID.search(id_name))
     return bool(_BOILERPLATE_CLASS.search(class_name) or _BOILERPLATE_ID.search(id_name))
 
 

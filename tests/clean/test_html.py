@@ -57,3 +57,20 @@ def test_inline_link_teasers_and_camel_case_captions_are_dropped() -> None:
     for extra in (teaser, caption):
         text = clean("https://daily.example/a", html=article_page(extra_body=extra)).text
         assert text == "\n\n".join(PARAGRAPHS)
+
+
+def test_a_container_class_outweighs_a_boilerplate_word_beside_it() -> None:
+    # WordPress marks a "read more" story as ``entry-content entry-content-read-more``; the
+    # story is short next to the teasers around it, and must not be pruned as a read-more link.
+    teasers = "".join(
+        f"<div class='teaser'><h3>Teaser headline {i} about the plans of the city council</h3>"
+        f"<div class='excerpt'>The council met again on Monday to talk about the plans for the "
+        f"new bridge, the harbour and the tram line number {i}.</div></div>"
+        for i in range(8)
+    )
+    story = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2])
+    page = (f"<html><body><div class='post'>{teasers}"
+            f"<div class='entry-content entry-content-read-more'>{story}</div></div></body></html>")
+    text = clean("https://daily.example/a", html=page).text
+    for paragraph in PARAGRAPHS[:2]:
+        assert paragraph in text
