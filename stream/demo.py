@@ -51,16 +51,24 @@ async def load_samples(settings: Settings) -> int:
 
 
 def summary(s: Settings, records, sent: int) -> str:
-    articles = {r.key: orjson.loads(r.value) for r in records if r.topic == s.output_topic}
+    """What landed on each topic, story by story. A story's article may have been published
+    more than once: a better copy that arrives later replaces the first canonical."""
+    versions: dict[bytes, list[dict]] = defaultdict(list)  # cluster -> its articles, in order
     copies = defaultdict(list)
     for r in records:
-        if r.topic == s.duplicates_topic:
+        if r.topic == s.output_topic:
+            versions[r.key].append(orjson.loads(r.value))
+        elif r.topic == s.duplicates_topic:
             copies[r.key].append(orjson.loads(r.value))
     dead = [r for r in records if r.topic == s.dlq_topic]
-    lines = [f"\n{sent} pages in -> {len(articles)} canonical articles, "
-             f"{sum(map(len, copies.values()))} duplicates, {len(dead)} dead letters\n"]
-    for key, a in articles.items():
+    replaced = sum(len(v) - 1 for v in versions.values())
+    lines = [f"\n{sent} pages in -> {len(versions)} canonical articles, "
+             f"{sum(map(len, copies.values()))} duplicates, {len(dead)} dead letters"
+             + (f", {replaced} first canonicals replaced by a better copy" if replaced else "") + "\n"]
+    for key, (*earlier, a) in versions.items():
         lines.append(f"* {a['title'][:70]}\n    canonical  {a['url']}")
+        for e in earlier:
+            lines.append(f"    replaced   {e['url']}  (the first canonical, before a better copy came)")
         for d in copies.get(key, []):
             lines.append(f"    duplicate  {d['url']}  (similarity {d['similarity']:.2f})")
     for r in dead:
