@@ -230,7 +230,7 @@ class Follow:
 
     def __init__(self, done, ahead: int) -> None:
         self.done, self.ahead = done, ahead
-        self.rate = 50.0
+        self.rate = 0.0  # pages/s, set on every adjustment, the first one at the first page
         self.seen: deque[tuple[float, int]] = deque()  # (time, outputs so far)
         self.next_at = self.adjusted = 0.0
 
