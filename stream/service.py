@@ -1,14 +1,19 @@
 """The async shell: consume batches, prepare them on workers, decide in order, publish, commit.
 
-Batches form a short pipeline: while one batch is decided and published, the next
-ones are already being prepared on the worker processes. Deciding, publishing and
-committing happen one batch at a time, oldest first, under ``_lock``, so decisions
-for a partition keep its order. A rebalance drains the pipeline in
-``on_partitions_revoked``: offsets are never committed for records whose outputs the
-broker has not acknowledged, and a partition is handed over only after its last
-batch is committed. A batch fetched under an earlier assignment is dropped, not
-published: its records come again from the committed offsets. SIGTERM/SIGINT finish
-the batches in flight, then the consumer leaves the group and the process exits 0.
+Two tasks share the batches in flight. The fetch loop polls the consumer and hands each
+batch to the worker processes as soon as it arrives, up to ``AHEAD`` batches' worth of
+records ahead of publishing. The publisher takes every prepared batch at the head of
+the line, decides them in order and publishes them in one go (one transaction under
+exactly-once): at low rates a publish covers what arrived during the one before, at
+high rates batches are full. Deciding, publishing and committing happen under
+``_lock``, oldest first, so decisions for a partition keep its order. A rebalance
+drains the pipeline in ``on_partitions_revoked``: offsets are never committed for
+records whose outputs the broker has not acknowledged, and a partition is handed over
+only after its last batch is committed. A batch fetched under an earlier assignment is
+dropped, not published: its records come again from the committed offsets. Only the
+fetch loop moves the consumer: after a failed publish it rewinds to the first record
+in flight. SIGTERM/SIGINT finish the batches in flight, then the consumer leaves the
+group and the process exits 0.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import signal
 import time
 from collections import deque
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 
 import structlog
@@ -42,7 +47,12 @@ log = structlog.get_logger("stream")
 
 SHUTDOWN_TIMEOUT = 30.0
 RETRY_BACKOFF = 1.0
-PIPELINE_DEPTH = 2  # batches in flight: one deciding and publishing, the next preparing
+AHEAD = 2  # records fetched and not yet published, in batches: what the workers have to do meanwhile
+# Like Kafka Streams' commit.interval.ms under exactly-once: every publish is a transaction
+# with a fixed cost (the broker writes a marker to each partition it touched), so at low
+# rates publishes are spaced out and cover what arrived meanwhile.
+PUBLISH_INTERVAL = 0.1
+FETCH_INTERVAL = 0.05  # the same for handing small batches to the workers
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -51,7 +61,7 @@ class _Listener(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked):
         service = self.service
-        await service._flush(keep=0)  # the batches in flight are published and committed first
+        await service._flush(drain=True)  # the batches in flight are published and committed first
         service.assigned = set()  # until the new assignment, nothing fetched is published
         log.info("consumer.partitions_revoked", partitions=_names(revoked))
         for tp in revoked:
@@ -68,33 +78,6 @@ class _Listener(ConsumerRebalanceListener):
 
 def _names(tps) -> list[str]:
     return sorted(f"{tp.topic}-{tp.partition}" for tp in tps)
-
-
-@asynccontextmanager
-async def _polling(consumer, grace: float):
-    """Keep polling, with every partition paused, when a batch takes longer than ``grace``.
-
-    aiokafka counts the time spent outside ``getmany`` against
-    ``max_poll_interval_ms``; a slow batch would otherwise make the consumer leave
-    the group. Paused partitions return no records and keep their position, so
-    nothing is skipped. Fast batches never pause, so prefetched records are kept."""
-    paused: set = set()
-
-    async def poll() -> None:
-        await asyncio.sleep(grace)
-        paused.update(set(consumer.assignment()) - set(consumer.paused()))
-        consumer.pause(*paused)
-        while True:
-            await consumer.getmany(timeout_ms=1000)
-
-    task = asyncio.create_task(poll())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError, KafkaError):
-            await task
-        consumer.resume(*(paused & set(consumer.assignment())))
 
 
 @dataclass(eq=False)
@@ -136,9 +119,13 @@ class Service:
         self.stopping = asyncio.Event()
         self.failed: str | None = None  # why the service stopped on its own, if it did
         self._lock = asyncio.Lock()
+        self._ready = asyncio.Event()  # a preparation finished: the publisher has work
+        self._room = asyncio.Event()  # a publish freed room, or the service is stopping
+        self._rewind: dict[TopicPartition, int] = {}  # after a failed publish: where the fetch loop seeks
 
     def stop(self) -> None:
         self.stopping.set()
+        self._room.set()
         self.health.drain()
 
     async def run(self) -> None:
@@ -168,7 +155,6 @@ class Service:
             self._consumer, self._publisher = consumer, publisher
             try:
                 await self._loop(consumer, workers, remaining)
-                await self._flush(keep=0)
             finally:
                 stats_task.cancel()
                 self._discard()
@@ -213,31 +199,90 @@ class Service:
         return {tp for tp, (start, end) in self.bounds.items() if start < end}
 
     async def _loop(self, consumer, workers: Workers, remaining: set[TopicPartition]) -> None:
-        while not self.stopping.is_set() and (self.bounds is None or remaining):
-            records = await consumer.getmany(timeout_ms=20 if self._inflight else 500,
-                                             max_records=self.settings.batch_size)
-            epoch = self.epoch  # read before any await: the assignment these records came from
-            if self.bounds is not None:
-                records = await self._within_bounds(records, consumer, remaining)
-            if records:
-                ordered = [r for tp in sorted(records) for r in records[tp]]
-                prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
-                self._inflight.append(_Batch(ordered, epoch, prepared, time.monotonic()))
-            self.health.waiting(bool(self._inflight))
-            if not self._inflight:
-                self.health.progress()
-            await self._flush(keep=PIPELINE_DEPTH - 1)
+        """Fetch batches and start preparing them while the publisher task publishes the
+        prepared ones; at the end, publish everything in flight."""
+        publishing = asyncio.create_task(self._publishing())
+        try:
+            while not self.stopping.is_set() and (self.bounds is None or remaining) and not publishing.done():
+                if self._inflight and time.monotonic() - self._inflight[-1].fetched < FETCH_INTERVAL:
+                    await asyncio.sleep(self._inflight[-1].fetched + FETCH_INTERVAL - time.monotonic())
+                room = AHEAD * self.settings.batch_size - sum(len(b.records) for b in self._inflight)
+                if room <= 0:
+                    await self._wait_for_room(consumer, publishing)
+                    continue
+                self._seek_rewind(consumer, {}, remaining)
+                records = await consumer.getmany(timeout_ms=500, max_records=min(room, self.settings.batch_size))
+                epoch = self.epoch  # read before any await: the assignment these records came from
+                if self.bounds is not None:
+                    records = await self._within_bounds(records, consumer, remaining)
+                # a publish failed meanwhile: these come again after the rewind
+                records = self._seek_rewind(consumer, records, remaining)
+                if records:
+                    ordered = [r for tp in sorted(records) for r in records[tp]]
+                    prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
+                    prepared.add_done_callback(lambda _: self._ready.set())
+                    self._inflight.append(_Batch(ordered, epoch, prepared, time.monotonic()))
+                self.health.waiting(bool(self._inflight))
+                if not self._inflight:
+                    self.health.progress()
+            if publishing.done():
+                publishing.result()  # re-raise what stopped it
+            await self._flush(drain=True)
+        finally:
+            publishing.cancel()
+            with suppress(asyncio.CancelledError):
+                await publishing
 
-    async def _flush(self, keep: int) -> None:
-        """Decide and publish in-flight batches, oldest first: every batch whose preparation
-        is done, and more (waiting for them) until at most ``keep`` remain."""
-        while self._inflight and (len(self._inflight) > keep or self._inflight[0].prepared.done()):
+    async def _publishing(self) -> None:
+        """Publish batches as their preparation finishes."""
+        try:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                started = time.monotonic()
+                if await self._flush(drain=False):
+                    await asyncio.sleep(started + PUBLISH_INTERVAL - time.monotonic())
+        finally:
+            self._room.set()  # the fetch loop must not wait for a publisher that has stopped
+
+    async def _wait_for_room(self, consumer, publishing: asyncio.Task) -> None:
+        """Wait until a publish frees room. Past a quarter of ``max_poll_interval``, keep
+        polling with every partition paused: aiokafka counts the time spent outside
+        ``getmany`` against it, and a slow publish would otherwise make the consumer leave
+        the group. Paused partitions keep their position; a quick wait pauses nothing, so
+        prefetched records are kept."""
+        deadline = time.monotonic() + self.settings.max_poll_interval / 4
+        paused: set = set()
+        try:
+            while self._inflight and not publishing.done() and not self.stopping.is_set():
+                if sum(len(b.records) for b in self._inflight) < AHEAD * self.settings.batch_size:
+                    return
+                self._room.clear()
+                left = deadline - time.monotonic()
+                if left > 0:
+                    with suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), left)
+                    continue
+                paused |= set(consumer.assignment()) - set(consumer.paused())
+                consumer.pause(*paused)
+                # a rebalance meanwhile may assign unpaused partitions: their records come again
+                for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                    consumer.seek(tp, records[0].offset)
+        finally:
+            consumer.resume(*(paused & set(consumer.assignment())))
+
+    async def _flush(self, drain: bool) -> int:
+        """Decide and publish in-flight batches, oldest first: those whose preparation is
+        done, or (``drain``) all of them, waiting for their preparation. Consecutive
+        prepared batches are published together. Returns how many were published."""
+        published = 0
+        while self._inflight and (drain or self._inflight[0].prepared.done()):
             async with self._lock:
                 if not self._inflight:  # a rebalance drained it meanwhile
-                    return
+                    return published
                 if self.failed:
                     self._discard()
-                    return
+                    return published
                 batch = self._inflight[0]
                 if batch.epoch != self.epoch or not batch.partitions() <= self.assigned:
                     # fetched under an assignment that has ended: the new one starts again from
@@ -245,10 +290,21 @@ class Service:
                     self._inflight.popleft().prepared.cancel()
                     log.info("consumer.stale_batch_dropped", epoch=batch.epoch, records=len(batch.records))
                     continue
-                if not await self._handle(batch):
+                await asyncio.wait([batch.prepared])
+                group = [batch]
+                for later in list(self._inflight)[1:]:
+                    if not (later.prepared.done() and later.epoch == batch.epoch
+                            and later.partitions() <= self.assigned):
+                        break
+                    group.append(later)
+                if not await self._handle(group):
                     self._retry()
-                    return
-                self._inflight.popleft()
+                    return published
+                for _ in group:
+                    self._inflight.popleft()
+                published += len(group)
+                self._room.set()
+        return published
 
     def _discard(self) -> None:
         """Forget the batches in flight; their records are not committed, so they come again."""
@@ -257,16 +313,30 @@ class Service:
         self._inflight.clear()
 
     def _retry(self) -> None:
-        """After a failed publish: drop the batches in flight and rewind to the first of
-        their records, which are then processed again (decisions are idempotent)."""
-        start: dict[TopicPartition, int] = {}
+        """After a failed publish: drop the batches in flight, and have the fetch loop rewind
+        to the first of their records, which are then processed again (decisions are idempotent)."""
         for batch in self._inflight:
             for r in batch.records:
-                start.setdefault(TopicPartition(r.topic, r.partition), r.offset)
+                self._rewind.setdefault(TopicPartition(r.topic, r.partition), r.offset)
         self._discard()
-        for tp, offset in start.items():
-            if tp in self._consumer.assignment():
-                self._consumer.seek(tp, offset)
+        self._room.set()
+
+    def _seek_rewind(self, consumer, records: dict, remaining: set[TopicPartition]) -> dict:
+        """Apply a pending rewind, together with ``records`` fetched meanwhile, which are
+        dropped: they come again from the rewound positions. A bounded partition that
+        was finished is taken up again."""
+        if not self._rewind:
+            return records
+        for tp, fetched in records.items():
+            self._rewind.setdefault(tp, fetched[0].offset)
+        for tp, offset in self._rewind.items():
+            if tp in consumer.assignment():
+                consumer.seek(tp, offset)
+                if self.bounds is not None and offset < self.bounds[tp][1]:
+                    remaining.add(tp)
+                    consumer.resume(tp)
+        self._rewind = {}
+        return {}
 
     async def _within_bounds(self, batch, consumer, remaining: set[TopicPartition]):
         """Drop records at or past each partition's end bound; pause finished partitions.
@@ -289,14 +359,14 @@ class Service:
             await producer.stop()
         await consumer.stop()  # leaves the group
 
-    async def _handle(self, batch: _Batch) -> bool:
-        """Decide one prepared batch, then publish it and commit its offsets. False when the
-        publish failed and the batch must be processed again."""
-        consumer, publisher, records = self._consumer, self._publisher, batch.records
+    async def _handle(self, batches: list[_Batch]) -> bool:
+        """Decide prepared batches in order, then publish them and commit their offsets
+        together. False when the publish failed and they must be processed again."""
+        publisher = self._publisher
+        records = [r for batch in batches for r in batch.records]
         try:
-            async with _polling(consumer, self.settings.max_poll_interval / 4):
-                prepared = await batch.prepared
-                outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
+            prepared = [p for batch in batches for p in await batch.prepared]
+            outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
             self._expire(prepared)
         except IndexUnavailable as exc:
             # Redis is down or slow: nothing is published or committed, and the batch comes
@@ -328,14 +398,16 @@ class Service:
             await asyncio.sleep(RETRY_BACKOFF)
             return False
         self._changes = []
-        latency = time.monotonic() - batch.fetched
+        now = time.monotonic()
         self.metrics.commit(True)
-        self.metrics.batch(latency, len(records))
+        for batch in batches:
+            self.metrics.batch(now - batch.fetched, len(batch.records))
         self.health.progress()
         if self.on_batch is not None:
             self.on_batch(len(records))
-        for outcome, record in zip(outcomes, records):
-            self.stats.count(outcome.kind, latency)
+        fetched = [batch.fetched for batch in batches for _ in batch.records]
+        for outcome, record, since in zip(outcomes, records, fetched):
+            self.stats.count(outcome.kind, now - since)
             self.metrics.record(outcome.kind, outcome.item.reason if outcome.decision is None else None)
             if outcome.kind == "article":
                 continue

@@ -1,5 +1,6 @@
-"""The service's batch pipeline, without Kafka: order, stale batches after a rebalance,
-and rewinding after a failed publish. (The real-broker tests cover the same paths end to end.)"""
+"""The service's batch pipeline, without Kafka: order, grouping, stale batches after a
+rebalance, and rewinding after a failed publish. (The real-broker tests cover the same
+paths end to end.)"""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class FakeConsumer:
 
     def seek(self, tp, offset) -> None:
         self.seeks[tp] = offset
+
+    def pause(self, *tps) -> None:
+        raise AssertionError("nothing is paused here")
 
 
 class FakePublisher:
@@ -74,43 +78,58 @@ def service(monkeypatch) -> Service:
     return service
 
 
-async def test_batches_are_published_oldest_first_with_their_offsets(service):
+async def test_prepared_batches_are_published_together_oldest_first(service):
     service._inflight.extend([batch(service, [record(TP0, 0), record(TP1, 0)]),
                               batch(service, [record(TP0, 1), record(TP0, 2)])])
-    await service._flush(keep=0)
-    assert [offsets for _, offsets in service._publisher.published] == [{TP0: 1, TP1: 1}, {TP0: 3}]
+    await service._flush(drain=True)
+    [(kinds, offsets)] = service._publisher.published
+    assert offsets == {TP0: 3, TP1: 1} and len(kinds) == 4
     assert not service._inflight
 
 
 async def test_a_batch_fetched_under_an_earlier_assignment_is_dropped(service):
     service._inflight.extend([batch(service, [record(TP0, 0)], epoch=0), batch(service, [record(TP0, 1)])])
-    await service._flush(keep=0)
+    await service._flush(drain=True)
     # the stale one comes again from the committed offsets; the one fetched since is published
     assert [offsets for _, offsets in service._publisher.published] == [{TP0: 2}]
+    assert not service._inflight
+
+
+async def test_a_stale_batch_is_not_grouped_with_the_one_before(service):
+    service._inflight.extend([batch(service, [record(TP0, 0)]), batch(service, [record(TP0, 1)], epoch=0)])
+    await service._flush(drain=True)
+    assert [offsets for _, offsets in service._publisher.published] == [{TP0: 1}]
     assert not service._inflight
 
 
 async def test_between_revoke_and_assign_nothing_is_published(service):
     service._inflight.append(batch(service, [record(TP1, 5)]))
     service.assigned = set()  # on_partitions_revoked has run; on_partitions_assigned has not
-    await service._flush(keep=0)
+    await service._flush(drain=True)
     assert service._publisher.published == []
 
 
-async def test_a_failed_publish_rewinds_every_batch_in_flight(service):
+async def test_a_failed_publish_rewinds_to_the_first_record_in_flight(service):
     service._publisher.fail = 1
     service._inflight.extend([batch(service, [record(TP0, 7), record(TP0, 8)]),
                               batch(service, [record(TP0, 9), record(TP1, 3)])])
-    await service._flush(keep=0)
+    await service._flush(drain=True)
     assert service._publisher.published == []
-    assert service._consumer.seeks == {TP0: 7, TP1: 3}
     assert not service._inflight
+    # the fetch loop seeks, and drops what it fetched meanwhile (which comes again too)
+    fetched = {TP0: [record(TP0, 10)], TopicPartition("in", 2): [record(TopicPartition("in", 2), 4)]}
+    service._consumer._assignment.add(TopicPartition("in", 2))
+    assert service._seek_rewind(service._consumer, fetched, set()) == {}
+    assert service._consumer.seeks == {TP0: 7, TP1: 3, TopicPartition("in", 2): 4}
+    assert service._seek_rewind(service._consumer, fetched, set()) == fetched  # nothing pending now
 
 
-async def test_flush_keeps_a_batch_still_preparing(service):
+async def test_only_prepared_batches_are_published_without_drain(service):
     pending = asyncio.get_running_loop().create_future()
-    service._inflight.extend([batch(service, [record(TP0, 0)]), _Batch([record(TP0, 1)], 1, pending, 0.0)])
-    await service._flush(keep=1)
+    service._inflight.extend([batch(service, [record(TP0, 0)]), _Batch([record(TP0, 1)], 1, pending, 0.0),
+                              batch(service, [record(TP0, 2)])])
+    await service._flush(drain=False)
+    # the third is prepared, but waits for the one before it: a partition's order holds
     assert [offsets for _, offsets in service._publisher.published] == [{TP0: 1}]
-    assert len(service._inflight) == 1
+    assert len(service._inflight) == 2
     pending.cancel()
