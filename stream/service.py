@@ -206,7 +206,7 @@ class Service:
             while not self.stopping.is_set() and (self.bounds is None or remaining) and not publishing.done():
                 if self._inflight and time.monotonic() - self._inflight[-1].fetched < FETCH_INTERVAL:
                     await asyncio.sleep(self._inflight[-1].fetched + FETCH_INTERVAL - time.monotonic())
-                room = AHEAD * self.settings.batch_size - sum(len(b.records) for b in self._inflight)
+                room = self._room_left()
                 if room <= 0:
                     await self._wait_for_room(consumer, publishing)
                     continue
@@ -245,6 +245,10 @@ class Service:
         finally:
             self._room.set()  # the fetch loop must not wait for a publisher that has stopped
 
+    def _room_left(self) -> int:
+        """How many more records the fetch loop may take before the publisher catches up."""
+        return AHEAD * self.settings.batch_size - sum(len(b.records) for b in self._inflight)
+
     async def _wait_for_room(self, consumer, publishing: asyncio.Task) -> None:
         """Wait until a publish frees room. Past a quarter of ``max_poll_interval``, keep
         polling with every partition paused: aiokafka counts the time spent outside
@@ -255,7 +259,7 @@ class Service:
         paused: set = set()
         try:
             while self._inflight and not publishing.done() and not self.stopping.is_set():
-                if sum(len(b.records) for b in self._inflight) < AHEAD * self.settings.batch_size:
+                if self._room_left() > 0:
                     return
                 self._room.clear()
                 left = deadline - time.monotonic()
