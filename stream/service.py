@@ -288,7 +288,7 @@ class Service:
                     self._discard()
                     return published
                 batch = self._inflight[0]
-                if batch.epoch != self.epoch or not batch.partitions() <= self.assigned:
+                if not self._current(batch):
                     # fetched under an assignment that has ended: the new one starts again from
                     # the committed offsets. Batches fetched since are kept.
                     self._inflight.popleft().prepared.cancel()
@@ -297,8 +297,7 @@ class Service:
                 await asyncio.wait([batch.prepared])
                 group = [batch]
                 for later in list(self._inflight)[1:]:
-                    if not (later.prepared.done() and later.epoch == batch.epoch
-                            and later.partitions() <= self.assigned):
+                    if not (later.prepared.done() and self._current(later)):
                         break
                     group.append(later)
                 if not await self._handle(group):
@@ -309,6 +308,10 @@ class Service:
                 published += len(group)
                 self._room.set()
         return published
+
+    def _current(self, batch: _Batch) -> bool:
+        """Whether ``batch`` was fetched under the assignment still in force."""
+        return batch.epoch == self.epoch and batch.partitions() <= self.assigned
 
     def _discard(self) -> None:
         """Forget the batches in flight; their records are not committed, so they come again."""

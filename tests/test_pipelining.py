@@ -36,9 +36,6 @@ class FakeConsumer:
     def seek(self, tp, offset) -> None:
         self.seeks[tp] = offset
 
-    def pause(self, *tps) -> None:
-        raise AssertionError("nothing is paused here")
-
 
 class FakePublisher:
     def __init__(self, fail: int = 0) -> None:
