@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import structlog
 
 from stream import config, logs
-from stream.errors import ConfigError
+from stream.errors import ConfigError, ConnectError
 
 OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "learn_boilerplate", "log_level", "log_format")
 
@@ -52,6 +52,20 @@ def main(argv: list[str] | None = None) -> int:
                    stream=sys.stderr if offline else sys.stdout)
     if offline:
         return _offline(args, settings)
+    try:
+        from stream.kafka.security import check
+
+        asyncio.run(check(settings))  # a refused connection: one line naming the setting, not a retry loop
+        return _online(args, settings)
+    except ConfigError as exc:
+        print(f"stream: {exc}", file=sys.stderr)
+        return 2
+    except ConnectError as exc:
+        print(f"stream: {exc}", file=sys.stderr)
+        return 1
+
+
+def _online(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "run":
         from aiokafka.errors import KafkaError
 

@@ -2,7 +2,9 @@
 
 Each field of :class:`Settings` is one variable ``STREAM_<NAME>`` and one flag
 ``--<name>``; the table in :data:`FIELDS` drives the environment reader, the
-argparse options and the README's configuration table alike.
+argparse options and the README's configuration table alike. Fields marked
+``secret`` (passwords, and the index URL, which may carry one) never show in
+the object's repr.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ import os
 import socket
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from stream.errors import ConfigError
 
 GUARANTEES = ("exactly_once", "at_least_once")
 CODECS = ("zstd", "lz4", "snappy", "gzip", "none")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+HIDDEN = "***"
 
 
 def _default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Settings:
     bootstrap_servers: str = field(default="127.0.0.1:9092", metadata={"help": "Kafka bootstrap servers"})
     input_topic: str = field(default="raw-pages", metadata={"help": "topic of raw pages"})
@@ -50,7 +56,10 @@ class Settings:
         "help": "seconds a consumer may go without polling before the group drops it"})
     retention_days: float = field(default=30.0, metadata={
         "help": "days of event time an indexed story stays recognisable"})
-    index: str = field(default="memory", metadata={"help": "dedup index: memory, or redis://host:port/db"})
+    index: str = field(default="memory", metadata={
+        "help": "dedup index: memory, or redis://[user:password@]host:port/db (rediss:// for TLS)", "secret": True})
+    index_password_file: str = field(default="", metadata={
+        "help": "file holding the Redis password (instead of one in the index URL)"})
     metrics_port: int = field(default=9108, metadata={
         "help": "port of /metrics, /livez and /readyz (0: any free port, -1: off)"})
     stall_seconds: float = field(default=120.0, metadata={
@@ -58,6 +67,17 @@ class Settings:
     stats_interval: float = field(default=30.0, metadata={"help": "seconds between stats events"})
     log_level: str = field(default="info", metadata={"help": "debug, info, warning, error"})
     log_format: str = field(default="auto", metadata={"help": "json, console, or auto (console on a TTY)"})
+    security_protocol: str = field(default="PLAINTEXT", metadata={
+        "help": "Kafka security: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"})
+    sasl_mechanism: str = field(default="PLAIN", metadata={"help": "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"})
+    sasl_username: str = field(default="", metadata={"help": "SASL user name"})
+    sasl_password: str = field(default="", metadata={
+        "help": "SASL password (prefer --sasl-password-file)", "secret": True})
+    sasl_password_file: str = field(default="", metadata={"help": "file holding the SASL password"})
+    ssl_cafile: str = field(default="", metadata={
+        "help": "CA certificates (PEM) to verify the brokers with (default: the system's)"})
+    ssl_certfile: str = field(default="", metadata={"help": "client certificate (PEM), for mutual TLS"})
+    ssl_keyfile: str = field(default="", metadata={"help": "the client certificate's private key (PEM)"})
 
     def __post_init__(self) -> None:
         if self.guarantee not in GUARANTEES:
@@ -73,6 +93,34 @@ class Settings:
             raise ConfigError("workers must be 0 or more")
         if self.log_format not in ("json", "console", "auto"):
             raise ConfigError(f"log_format must be json, console or auto, not {self.log_format!r}")
+        self._check_security()
+
+    def _check_security(self) -> None:
+        """Settings that contradict each other fail here, before any connection."""
+        protocol = self.security_protocol
+        if protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(f"STREAM_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}, "
+                              f"not {protocol!r}")
+        sasl, tls = protocol.startswith("SASL_"), protocol.endswith("SSL")
+        if sasl:
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                raise ConfigError(f"STREAM_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, "
+                                  f"not {self.sasl_mechanism!r}")
+            if not self.sasl_username:
+                raise ConfigError(f"STREAM_SECURITY_PROTOCOL={protocol} needs STREAM_SASL_USERNAME")
+            if bool(self.sasl_password) == bool(self.sasl_password_file):
+                raise ConfigError(f"STREAM_SECURITY_PROTOCOL={protocol} needs one of STREAM_SASL_PASSWORD "
+                                  "and STREAM_SASL_PASSWORD_FILE")
+        else:
+            _unused(self, ("sasl_username", "sasl_password", "sasl_password_file"), protocol)
+        if not tls:
+            _unused(self, ("ssl_cafile", "ssl_certfile", "ssl_keyfile"), protocol)
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigError("mutual TLS needs both STREAM_SSL_CERTFILE and STREAM_SSL_KEYFILE")
+
+    def __repr__(self) -> str:
+        shown = (f"{f.name}={_hidden(f, getattr(self, f.name))!r}" for f in FIELDS)
+        return f"Settings({', '.join(shown)})"
 
     @property
     def topics(self) -> dict[str, str]:
@@ -131,3 +179,37 @@ def load(args: argparse.Namespace | None = None, environ: dict[str, str] | None 
             values[f.name] = _convert(f.type, f.name, str(raw))
     values.update(overrides)
     return replace(Settings(), **values) if values else Settings()
+
+
+def _unused(settings: Settings, names: tuple[str, ...], protocol: str) -> None:
+    for name in names:
+        if getattr(settings, name):
+            raise ConfigError(f"{env_name(name)} is set, but STREAM_SECURITY_PROTOCOL={protocol} does not use it")
+
+
+def _hidden(f, value: Any) -> Any:
+    if not f.metadata.get("secret") or not value:
+        return value
+    return redact_url(value) if "://" in value else HIDDEN
+
+
+def read_secret(path: str, setting: str) -> str:
+    """A secret kept in a file (a mounted Kubernetes Secret, say): its content without the final newline."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path}: {exc.strerror}") from None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (in the user part or a ``password`` parameter) replaced by ``***``."""
+    base, sep, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        base = f"{scheme}://{userinfo.partition(':')[0]}:{HIDDEN}@{host}"
+    if query:
+        pairs = [(k, HIDDEN if "password" in k.lower() else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+        query = urlencode(pairs, safe="*/")
+    return base + sep + query

@@ -3,6 +3,8 @@
     StreamError
     ├── BadRecord         one input record cannot be processed; it goes to the dead-letter topic
     ├── ConfigError       the settings are invalid; the process exits with a message
+    ├── ConnectError      Kafka or Redis refuses the connection at start (wrong password, untrusted
+    │                     certificate, wrong protocol); the process exits with one line naming the setting
     └── IndexUnavailable  the dedup index's server cannot be reached; the batch is tried again
 
 Library errors are translated into this tree at the edge (``raise ... from exc``).
@@ -30,6 +32,11 @@ class BadRecord(StreamError):
 
 class ConfigError(StreamError):
     """Invalid settings."""
+
+
+class ConnectError(StreamError):
+    """A server refused the connection at start in a way retrying will not fix. The message
+    names the setting to check, and never carries a password."""
 
 
 class IndexUnavailable(StreamError):

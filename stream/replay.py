@@ -76,7 +76,9 @@ async def make_plan(settings: config.Settings, start: str, end: str, group: str)
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
+    from stream.kafka.client import connection
+
+    consumer = AIOKafkaConsumer(**connection(settings), group_id=group,
                                 enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     try:

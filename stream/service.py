@@ -30,7 +30,7 @@ from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import TopicPartition
 
-from stream.config import Settings
+from stream.config import Settings, redact_url
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
 from stream.errors import IndexUnavailable
@@ -150,7 +150,7 @@ class Service:
                          else AtLeastOnce(producer, consumer, topics))
             server = await serve(self.health, self.metrics, port=s.metrics_port) if s.metrics_port >= 0 else None
             log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
-                     workers=s.workers, index=s.index, metrics_port=server.port if server else None)
+                     workers=s.workers, index=redact_url(s.index), metrics_port=server.port if server else None)
             stats_task = asyncio.create_task(self._report(consumer))
             self._consumer, self._publisher = consumer, publisher
             try:

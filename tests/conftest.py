@@ -1,5 +1,6 @@
 """Shared fixtures. Kafka tests use the real broker that ``deploy/kafka-local`` runs
-(``KAFKA_PORT``, default 9092); it is started here if it is not up yet."""
+(``KAFKA_PORT``, default 9092); it is started here if it is not up yet, with ``--secure``
+so that tests/test_security.py finds its SASL_SSL and mutual TLS listeners."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ BOOTSTRAP = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
 
 @pytest.fixture(scope="session")
 def broker() -> str:
-    subprocess.run([str(ROOT / "deploy" / "kafka-local"), "start"], check=True, stdout=subprocess.DEVNULL)
+    script = str(ROOT / "deploy" / "kafka-local")
+    if subprocess.run([script, "status"], stdout=subprocess.DEVNULL).returncode:
+        subprocess.run([script, "start", "--secure"], check=True, stdout=subprocess.DEVNULL)
     return BOOTSTRAP
 
 

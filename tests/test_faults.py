@@ -129,11 +129,12 @@ async def test_an_instance_joins_and_leaves_mid_stream(settings, tmp_path):
     assert Counter(r.topic for r in records)[settings.output_topic] == 400
 
 
-def redis_server(port: int, where: Path) -> subprocess.Popen:
-    """A Redis of this test's own, which it can take down: every write goes to its AOF first."""
+def redis_server(port: int, where: Path, *options: str) -> subprocess.Popen:
+    """A Redis of this test's own, which it can take down: every write goes to its AOF first.
+    ``options`` are more redis-server flags."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(where), "--save", "",
-                             "--appendonly", "yes", "--appendfsync", "always"], stdout=subprocess.DEVNULL)
+                             "--appendonly", "yes", "--appendfsync", "always", *options], stdout=subprocess.DEVNULL)
     for _ in range(100):
         with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
             return proc

@@ -47,12 +47,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 import redis
 
-from stream.dedup import codec
+from stream.dedup import codec, redis_client
 from stream.dedup.index import Canonical, Change, Entry
 from stream.errors import IndexUnavailable
 
 EXPIRE_BATCH = 1000
-TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 10.0}  # seconds; the URL may override them
 
 
 def _reached(method):
@@ -196,10 +195,10 @@ class RedisIndex:
         self._expire = client.register_script(_EXPIRE)
 
     @classmethod
-    def from_url(cls, url: str, namespace: str | None = None) -> RedisIndex:
+    def from_url(cls, url: str, namespace: str | None = None, password_file: str = "") -> RedisIndex:
         """The index at ``url``; ``namespace`` overrides the URL's ``?namespace=``."""
         url, named = parse_url(url)
-        return cls(redis.Redis.from_url(url, **TIMEOUTS), namespace or named)
+        return cls(redis_client.connect(url, password_file), namespace or named)
 
     def _entry(self, doc_id: str | bytes, value: bytes) -> Entry:
         rec = codec.decode_entry(value)

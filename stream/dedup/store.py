@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from stream.config import Settings
+from stream.config import Settings, redact_url
 from stream.dedup.index import Index
 from stream.dedup.memory_index import MemoryIndex
 from stream.errors import ConfigError
@@ -28,7 +28,7 @@ def open_index(settings: Settings, namespace: str | None = None, changelog: bool
         from stream.dedup.redis_index import RedisIndex
 
         try:
-            return RedisIndex.from_url(settings.index, namespace)
+            return RedisIndex.from_url(settings.index, namespace, settings.index_password_file)
         except ValueError as exc:
             raise ConfigError(f"STREAM_INDEX: {exc}") from exc
-    raise ConfigError(f"unknown index backend {settings.index!r}")
+    raise ConfigError(f"unknown index backend {redact_url(settings.index)!r}")

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from stream.config import Settings
-from stream.kafka.client import ensure_topics, message_limit
+from stream.kafka.client import connection, ensure_topics, message_limit
 from stream.kafka.topics import produce
 
 log = structlog.get_logger("stream")
@@ -32,7 +32,7 @@ async def ensure(settings: Settings, topic: str) -> None:
 async def _batches(settings: Settings, topic: str):
     """Every committed record of ``topic``, batch by batch, from the start to the end at call time."""
     tp = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+    consumer = AIOKafkaConsumer(**connection(settings), group_id=None,
                                 enable_auto_commit=False, isolation_level="read_committed", auto_offset_reset="earliest",
                                 max_partition_fetch_bytes=message_limit(settings))
     await consumer.start()

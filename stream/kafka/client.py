@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from stream.config import Settings
+from stream.kafka import security
 
 HEADROOM = 1024 * 1024  # for headers and envelope on top of the largest record
 
@@ -19,9 +20,15 @@ def message_limit(settings: Settings) -> int:
     return max(16 * 1024 * 1024, settings.max_record_bytes + HEADROOM)
 
 
+def connection(settings: Settings) -> dict:
+    """What every client needs: the bootstrap servers and the security settings
+    (``STREAM_SECURITY_PROTOCOL``, ``STREAM_SASL_*``, ``STREAM_SSL_*``)."""
+    return {"bootstrap_servers": settings.bootstrap_servers, **security.kwargs(settings)}
+
+
 def consumer(settings: Settings, group_id: str | None = None, **extra) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection(settings),
         group_id=group_id or settings.group_id,
         client_id=f"stream-{settings.instance_id}",
         enable_auto_commit=False,
@@ -38,7 +45,7 @@ def consumer(settings: Settings, group_id: str | None = None, **extra) -> AIOKaf
 
 def producer(settings: Settings, transactional_id: str | None = None) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection(settings),
         client_id=f"stream-{settings.instance_id}",
         acks="all",
         enable_idempotence=True,
@@ -55,7 +62,7 @@ def producer(settings: Settings, transactional_id: str | None = None) -> AIOKafk
 async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[str, ...] = (),
                         partitions: int | None = None) -> list[str]:
     """Create the missing ``topics``; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from stream.config import Settings
-from stream.kafka.client import message_limit
+from stream.kafka.client import connection, message_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class Record:
 async def produce(settings: Settings, topic: str, values: list[bytes], keys: list[bytes | None] | None = None,
                   timestamps: list[int | None] | None = None) -> None:
     """Produce ``values`` to ``topic``, spread over its partitions, and wait for every ack."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
+    producer = AIOKafkaProducer(**connection(settings), acks="all", linger_ms=5,
                                 max_request_size=message_limit(settings))
     await producer.start()
     try:
@@ -47,7 +47,7 @@ async def read(settings: Settings, topics: list[str], count: int, timeout: float
     """Read committed records of ``topics`` from the start until ``count`` have arrived (or
     ``timeout``), then keep reading for ``settle`` seconds to catch any extra ones."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="earliest",
+        *topics, **connection(settings), group_id=None, auto_offset_reset="earliest",
         enable_auto_commit=False, isolation_level="read_committed", client_id=f"reader-{uuid.uuid4().hex[:6]}",
         max_partition_fetch_bytes=message_limit(settings), fetch_max_bytes=4 * message_limit(settings),
     )
