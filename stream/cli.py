@@ -12,7 +12,8 @@ import structlog
 from stream import config, logs
 from stream.errors import ConfigError, ConnectError
 
-OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "learn_boilerplate", "log_level", "log_format")
+OFFLINE = ("workers", "max_record_bytes", "threshold", "index", "index_password_file", "learn_boilerplate", "log_level",
+           "log_format")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,12 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(check(settings))  # a refused connection: one line naming the setting, not a retry loop
         return _online(args, settings)
-    except ConfigError as exc:
+    except (ConfigError, ConnectError) as exc:
         print(f"stream: {exc}", file=sys.stderr)
-        return 2
-    except ConnectError as exc:
-        print(f"stream: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ConfigError) else 1
 
 
 def _online(args: argparse.Namespace, settings: config.Settings) -> int:
