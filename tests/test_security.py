@@ -9,11 +9,11 @@ no log line, error or metrics page carries a password.
 
 from __future__ import annotations
 
-import asyncio
+import socket
 import subprocess
 import sys
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,6 @@ from tests.test_health import get
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_LOCAL = str(ROOT / "deploy" / "kafka-local")
-REDIS_PORT = 26379  # this file's own password-protected Redis; its TLS port is the next one
 
 
 def secure_env(*args: str) -> dict[str, str]:
@@ -119,6 +118,7 @@ def test_a_refused_connection_ends_the_run_with_one_line_naming_the_setting(secu
     assert len(done.stderr.splitlines()) == 1 and setting in done.stderr, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert password(secure) not in done.stdout + done.stderr
+    assert not s.sasl_password or s.sasl_password not in done.stdout + done.stderr  # nor the wrong one
 
 
 def test_a_replay_with_a_wrong_password_ends_with_one_line(secure):
@@ -146,18 +146,33 @@ def test_unreadable_tls_files_are_config_errors(tmp_path):
 
 # ------------------------------------------------------------------ Redis
 
+@dataclass(frozen=True)
+class ProtectedRedis:
+    secret: str
+    password_file: str
+    cafile: str
+    port: int
+    tls_port: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def protected_redis(secured, tmp_path_factory):
-    """A Redis that requires a password, on REDIS_PORT, with TLS on REDIS_PORT+1 (the broker's
+    """A Redis of this file's own that requires a password, with a TLS port too (the broker's
     certificate, signed by kafka-local's CA)."""
     where = tmp_path_factory.mktemp("redis")
     certs = Path(secured["ssl_cafile"]).parent
-    secret = uuid.uuid4().hex
-    proc = redis_server(REDIS_PORT, where, "--requirepass", secret, "--appendonly", "no",
-                        "--tls-port", str(REDIS_PORT + 1), "--tls-cert-file", str(certs / "broker.pem"),
+    r = ProtectedRedis(uuid.uuid4().hex, str(where / "password"), str(certs / "ca.pem"), free_port(), free_port())
+    proc = redis_server(r.port, where, "--requirepass", r.secret, "--appendonly", "no",
+                        "--tls-port", str(r.tls_port), "--tls-cert-file", str(certs / "broker.pem"),
                         "--tls-key-file", str(certs / "broker-key.pem"), "--tls-auth-clients", "no")
-    (where / "password").write_text(secret + "\n")
-    yield secret, str(where / "password"), str(certs / "ca.pem")
+    Path(r.password_file).write_text(r.secret + "\n")
+    yield r
     proc.terminate()
     proc.wait(10)
 
@@ -174,12 +189,12 @@ def _roundtrip(index) -> None:
 @pytest.mark.redis
 @pytest.mark.parametrize("how", ["url", "file", "tls"])
 def test_the_index_works_on_a_redis_that_requires_a_password(protected_redis, how):
-    secret, path, ca = protected_redis
+    r = protected_redis
     namespace = f"?namespace=t{uuid.uuid4().hex[:8]}"
-    s = {"url": Settings(index=f"redis://default:{secret}@127.0.0.1:{REDIS_PORT}/0{namespace}"),
-         "file": Settings(index=f"redis://127.0.0.1:{REDIS_PORT}/0{namespace}", index_password_file=path),
-         "tls": Settings(index=f"rediss://127.0.0.1:{REDIS_PORT + 1}/0{namespace}&ssl_ca_certs={ca}",
-                         index_password_file=path)}[how]
+    s = {"url": Settings(index=f"redis://default:{r.secret}@127.0.0.1:{r.port}/0{namespace}"),
+         "file": Settings(index=f"redis://127.0.0.1:{r.port}/0{namespace}", index_password_file=r.password_file),
+         "tls": Settings(index=f"rediss://127.0.0.1:{r.tls_port}/0{namespace}&ssl_ca_certs={r.cafile}",
+                         index_password_file=r.password_file)}[how]
     _roundtrip(open_index(s))
 
 
@@ -190,15 +205,16 @@ def test_the_index_works_on_a_redis_that_requires_a_password(protected_redis, ho
     ("rediss://:{secret}@127.0.0.1:{tls}/0", "ssl_ca_certs"),
 ])
 def test_a_refused_redis_is_a_clear_error_without_the_password(protected_redis, index, hint):
-    secret = protected_redis[0]
+    r = protected_redis
     with pytest.raises(ConnectError, match=hint) as refused:
-        open_index(Settings(index=index.format(port=REDIS_PORT, tls=REDIS_PORT + 1, secret=secret)))
-    assert secret not in str(refused.value) and "wrong" not in str(refused.value)
+        open_index(Settings(index=index.format(port=r.port, tls=r.tls_port, secret=r.secret)))
+    assert r.secret not in str(refused.value) and "wrong" not in str(refused.value)
 
 
 @pytest.mark.redis
 def test_a_run_with_a_wrong_redis_password_ends_with_one_line(secure, protected_redis):
-    done = command(replace(secure, index=f"redis://:wrong-{protected_redis[0]}@127.0.0.1:{REDIS_PORT}/0"), "run")
+    r = protected_redis
+    done = command(replace(secure, index=f"redis://:wrong-{r.secret}@127.0.0.1:{r.port}/0"), "run")
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert len(done.stderr.splitlines()) == 1 and "STREAM_INDEX" in done.stderr, done.stderr
-    assert protected_redis[0] not in done.stdout + done.stderr
+    assert r.secret not in done.stdout + done.stderr
