@@ -169,7 +169,8 @@ class Service:
                 workers.close()
 
     async def _prepare_topics(self) -> None:
-        """Create missing topics, then restore the embedded index from its changelog."""
+        """Create missing topics and wait until they and the group's coordinator are usable,
+        then restore the embedded index from its changelog."""
         s = self.settings
         if s.create_topics:
             created = await client.ensure_topics(
@@ -178,6 +179,7 @@ class Service:
                 log.info("topics.created", topics=created)
         if self.changelog:
             await changelog.ensure(s, self.changelog)
+        await client.wait_for_coordinator(s, s.group_id)
         for topic in self.restore_from:
             await changelog.restore(s, topic, self.index)
 

@@ -48,3 +48,50 @@ def test_library_floods_are_limited_too():
     for _ in range(100):
         logging.getLogger("aiokafka").error("Heartbeat failed")
     assert len(out.getvalue().splitlines()) == 20
+
+
+def _lines(out: io.StringIO) -> list[dict]:
+    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_passing_state_of_the_library_is_info_and_a_lasting_one_its_own_level():
+    from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+    clock = Clock()
+    out = io.StringIO()
+    logs.configure("info", "json", "n", stream=out)
+    handler = logging.getLogger().handlers[0]
+    handler.filters[0] = logs.Transient(logging.INFO, grace=30, clock=clock)
+    coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+    cluster = logging.getLogger("aiokafka.cluster")
+    cluster.error("Topic %s not found in cluster metadata", "t1")
+    coordinator.error("Group Coordinator Request failed: %s", GroupCoordinatorNotAvailableError())
+    cluster.error("Topic %s is not authorized for this client", "t1")  # a real error
+    for clock.now in (10, 20, 31):  # the same state lasting past the grace period
+        cluster.error("Topic %s not found in cluster metadata", "t1")
+    clock.now = 100  # quiet for longer than the grace period: a new passing state
+    cluster.error("Topic %s not found in cluster metadata", "t1")
+    levels = [(e["level"], e.get("persisting_s")) for e in _lines(out)]
+    assert levels == [("info", None), ("info", None), ("error", None), ("info", None), ("info", None),
+                      ("error", 31), ("info", None)]
+
+
+def test_passing_states_are_hidden_below_the_level_and_limited_above_it():
+    out = io.StringIO()
+    logs.configure("warning", "json", "n", stream=out)
+    logging.getLogger("aiokafka.cluster").error("Topic %s not found in cluster metadata", "t")
+    assert out.getvalue() == ""
+    logs.configure("info", "json", "n", stream=out)
+    for _ in range(100):
+        logging.getLogger("aiokafka.cluster").error("Topic %s not found in cluster metadata", "t")
+    assert len(out.getvalue().splitlines()) == 20
+
+
+def test_an_error_the_library_gives_up_on_stays_an_error():
+    from aiokafka.errors import GroupAuthorizationFailedError
+
+    out = io.StringIO()
+    logs.configure("warning", "json", "n", stream=out)
+    logging.getLogger("aiokafka.consumer.group_coordinator").error(
+        "Group Coordinator Request failed: %s", GroupAuthorizationFailedError())
+    assert [e["level"] for e in _lines(out)] == ["error"]
