@@ -75,3 +75,10 @@ def test_on_a_fresh_broker_the_demo_prints_nothing_before_its_summary(fresh_brok
     before, found, _ = out.partition("10 pages in ->")
     assert found, out
     assert before.strip() == "", before
+
+
+def test_setup_says_what_it_did_in_a_line_or_two():
+    done = subprocess.run([str(ROOT / "deploy" / "setup")], capture_output=True, text=True, timeout=600)
+    lines = (done.stdout + done.stderr).splitlines()
+    assert done.returncode == 0, lines
+    assert 1 <= len(lines) <= 2 and all(line.startswith("setup: ") for line in lines), lines
