@@ -35,26 +35,24 @@ def test_a_replaced_first_canonical_is_shown_and_counted() -> None:
         i for i, line in enumerate(lines) if line.startswith("    replaced   https://copy.example/a"))
 
 
-def free_port_pair() -> int:
-    """A port that is free, and the one after it (a broker's controller port)."""
-    for _ in range(50):
-        with socket.socket() as s:
+def free_ports(n: int) -> list[int]:
+    """``n`` ports that are free now."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 @pytest.fixture
 def fresh_broker(tmp_path):
     """A broker of this test's own, started on empty storage: no internal topics yet."""
-    port = free_port_pair()
-    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_LOCAL_FRESH": "1", "KAFKA_LOCAL_DATA": str(tmp_path / "kafka")}
+    port, controller = free_ports(2)
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller), "KAFKA_LOCAL_FRESH": "1",
+           "KAFKA_LOCAL_DATA": str(tmp_path / "kafka")}
     script = str(ROOT / "deploy" / "kafka-local")
     subprocess.run([script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
     try:
