@@ -86,7 +86,7 @@ class Transient(logging.Filter):
         self._since: dict[str, tuple[float, float]] = {}  # message -> (first seen, last seen)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING or record.msg not in TRANSIENT:
+        if record.levelno < logging.WARNING or not isinstance(record.msg, str) or record.msg not in TRANSIENT:
             return True
         if not all(getattr(arg, "retriable", True) for arg in record.args or ()):
             return True  # an error the library gives up on is no passing state
