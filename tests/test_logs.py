@@ -2,9 +2,20 @@ import io
 import logging
 
 import orjson
+import pytest
 import structlog
 
 from stream import logs
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Each test configures logging its own way; later tests get back what was there."""
+    config, root = structlog.get_config(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:], root.level = handlers, level
 
 
 class Clock:
