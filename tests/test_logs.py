@@ -106,3 +106,14 @@ def test_an_error_the_library_gives_up_on_stays_an_error():
     logging.getLogger("aiokafka.consumer.group_coordinator").error(
         "Group Coordinator Request failed: %s", GroupAuthorizationFailedError())
     assert [e["level"] for e in _lines(out)] == ["error"]
+
+
+def test_the_passing_states_are_aiokafkas_own_messages():
+    """Matched on aiokafka's format strings: each must still be in its source."""
+    from pathlib import Path
+
+    import aiokafka
+
+    source = "".join(p.read_text() for p in Path(aiokafka.__file__).parent.rglob("*.py"))
+    source = source.replace('"\n', "").replace("  ", "")  # join implicitly concatenated literals
+    assert [m for m in logs.TRANSIENT if m.replace("  ", "") not in source.replace('"', "")] == []
