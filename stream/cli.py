@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = config.load(args)
+        if args.command in ("run", "replay"):  # several may run on one host
+            from stream import instance
+
+            settings = instance.defaults(settings, config.given(args))
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return 2
@@ -75,6 +79,9 @@ def _online(args: argparse.Namespace, settings: config.Settings) -> int:
         except KafkaError as exc:
             print(f"stream: Kafka at {settings.bootstrap_servers}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
+        except ConfigError as exc:
+            print(f"stream: {exc}", file=sys.stderr)
+            return 2
         if service.failed:
             print(f"stream: {service.failed}", file=sys.stderr)
             return 1

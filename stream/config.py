@@ -38,7 +38,8 @@ class Settings:
     dlq_topic: str = field(default="raw-pages-dlq", metadata={"help": "dead-letter topic"})
     group_id: str = field(default="stream", metadata={"help": "consumer group"})
     instance_id: str = field(default_factory=socket.gethostname,
-                             metadata={"help": "this instance's id: in logs and the transactional id; unique per process"})
+                             metadata={"help": "this instance's id: in logs and the transactional id; unique per process "
+                                              "(unset: the host name, -N for the Nth more on the host)"})
     guarantee: str = field(default="exactly_once", metadata={"help": "exactly_once or at_least_once"})
     threshold: float = field(default=0.6, metadata={"help": "dedup similarity threshold (0-1)"})
     learn_boilerplate: bool = field(default=False, metadata={
@@ -61,7 +62,8 @@ class Settings:
     index_password_file: str = field(default="", metadata={
         "help": "file holding the Redis password (instead of one in the index URL)"})
     metrics_port: int = field(default=9108, metadata={
-        "help": "port of /metrics, /livez and /readyz (0: any free port, -1: off)"})
+        "help": "port of /metrics, /livez and /readyz (0: any free port, -1: off; unset: 9108 + N for the "
+                "Nth more instance on the host)"})
     stall_seconds: float = field(default=120.0, metadata={
         "help": "watchdog: seconds without progress while records wait before /livez fails"})
     stats_interval: float = field(default=30.0, metadata={"help": "seconds between stats events"})
@@ -165,6 +167,13 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None
             metavar=str(f.type).upper().replace("'", "") if f.type != "str" else "TEXT",
             help=f"{f.metadata['help']} [env {env_name(f.name)}, default {default}]",
         )
+
+
+def given(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None) -> set[str]:
+    """Names of the settings set by a flag or a ``STREAM_*`` variable, not left to their default."""
+    environ = os.environ if environ is None else environ
+    return {f.name for f in FIELDS
+            if getattr(args, f.name, None) is not None or env_name(f.name) in environ}
 
 
 def load(args: argparse.Namespace | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

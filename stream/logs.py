@@ -53,12 +53,55 @@ class RateLimit:
         return event
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING and not getattr(record, "transient", False):
             return True
         dropped = self.allow(f"lib.{record.name}:{record.msg}")
         if dropped:
             record.suppressed = dropped
         return dropped is not None
+
+
+# aiokafka's messages for the normal moments of a cluster's life: a topic being created,
+# a coordinator starting or moving, a group rebalancing. Matched on the format string.
+TRANSIENT = frozenset({
+    "Topic %s not found in cluster metadata",
+    "Topic %s is not available during auto-create initialization",
+    "No partition metadata for topic %s",
+    "Group Coordinator Request failed: %s",
+    "Marking the coordinator dead (node %s)for group %s.",
+    "Heartbeat failed for group %s: coordinator (node %s) is either not started or not valid",
+    "Heartbeat failed for group %s because it is rebalancing",
+})
+
+
+class Transient(logging.Filter):
+    """Log a library's transient states as what they are: at info while the same message
+    has kept coming for less than ``grace`` seconds, at its own level (with
+    ``persisting_s``) once it lasts longer. A message not seen for ``grace`` seconds
+    starts afresh. Records below ``level`` once demoted are dropped."""
+
+    def __init__(self, level: int, grace: float = 30.0, clock=time.monotonic) -> None:
+        super().__init__()
+        self.level, self.grace, self.clock = level, grace, clock
+        self._since: dict[str, tuple[float, float]] = {}  # message -> (first seen, last seen)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not isinstance(record.msg, str) or record.msg not in TRANSIENT:
+            return True
+        if not all(getattr(arg, "retriable", True) for arg in record.args or ()):
+            return True  # an error the library gives up on is no passing state
+        now, key = self.clock(), record.getMessage()
+        first, last = self._since.get(key, (now, now))
+        if now - last > self.grace:
+            first = now
+        if len(self._since) > 1000:
+            self._since = {k: v for k, v in self._since.items() if now - v[1] <= self.grace}
+        self._since[key] = (first, now)
+        if now - first >= self.grace:
+            record.persisting_s = round(now - first)
+            return True
+        record.levelno, record.levelname, record.transient = logging.INFO, "INFO", True
+        return record.levelno >= self.level
 
 
 def _library_event(logger: Any, method: str, event: dict) -> dict:
@@ -90,9 +133,10 @@ def configure(level: str = "info", fmt: str = "auto", instance: str = "", stream
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
+    handler.addFilter(Transient(LEVELS.get(level, logging.INFO)))
     handler.addFilter(limit)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _library_event],
+        foreign_pre_chain=[*shared, _library_event, structlog.stdlib.ExtraAdder(("suppressed", "persisting_s"))],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     ))
     root = logging.getLogger()

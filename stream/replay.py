@@ -169,7 +169,11 @@ def main(args: argparse.Namespace, settings: config.Settings) -> int:
     if plan.total == 0:
         print("stream replay: the range is empty: nothing to replay", file=sys.stderr)
         return 1
-    return asyncio.run(run(settings, plan, args.mode))
+    try:
+        return asyncio.run(run(settings, plan, args.mode))
+    except ConfigError as exc:  # the metrics port is taken
+        print(f"stream replay: {exc}", file=sys.stderr)
+        return 2
 
 
 async def run(settings: config.Settings, plan: Plan, mode: str) -> int:

@@ -19,6 +19,7 @@ group and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections import deque
@@ -33,9 +34,9 @@ from aiokafka.structs import TopicPartition
 from stream.config import Settings, redact_url
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
-from stream.errors import IndexUnavailable
+from stream.errors import ConfigError, IndexUnavailable
 from stream.kafka import changelog, client
-from stream.health import Health, serve
+from stream.health import Health, HealthServer, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.metrics import Metrics
 from stream.models import Message, Prepared
@@ -135,11 +136,16 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
-        await self._prepare_topics()
+        server = await self._serve()  # first: a port in use fails before anything joins the group
+        try:
+            await self._prepare_topics()
+        except BaseException:
+            if server is not None:
+                await server.close()
+            raise
         workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
         producer = client.producer(s, transactional_id=self._transactional_id())
         consumer = client.consumer(s)
-        server = None
         try:
             await workers.start()
             await producer.start()
@@ -148,7 +154,6 @@ class Service:
             topics = {**s.topics, "changelog": self.changelog}
             publisher = (ExactlyOnce(producer, consumer, topics, s.group_id) if s.guarantee == "exactly_once"
                          else AtLeastOnce(producer, consumer, topics))
-            server = await serve(self.health, self.metrics, port=s.metrics_port) if s.metrics_port >= 0 else None
             log.info("service.started", input_topic=s.input_topic, group_id=s.group_id, guarantee=s.guarantee,
                      workers=s.workers, index=redact_url(s.index), metrics_port=server.port if server else None)
             stats_task = asyncio.create_task(self._report(consumer))
@@ -168,8 +173,21 @@ class Service:
             finally:
                 workers.close()
 
+    async def _serve(self) -> HealthServer | None:
+        """Serve /metrics, /livez and /readyz on the metrics port (none when it is negative)."""
+        port = self.settings.metrics_port
+        if port < 0:
+            return None
+        try:
+            return await serve(self.health, self.metrics, port=port)
+        except OSError as exc:
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise ConfigError(f"STREAM_METRICS_PORT: cannot serve metrics on port {port} ({why}); "
+                              "set another port (0: any free port, -1: no metrics)") from exc
+
     async def _prepare_topics(self) -> None:
-        """Create missing topics, then restore the embedded index from its changelog."""
+        """Create missing topics and wait until they and the group's coordinator are usable,
+        then restore the embedded index from its changelog."""
         s = self.settings
         if s.create_topics:
             created = await client.ensure_topics(
@@ -178,6 +196,7 @@ class Service:
                 log.info("topics.created", topics=created)
         if self.changelog:
             await changelog.ensure(s, self.changelog)
+        await client.wait_for_coordinator(s, s.group_id)
         for topic in self.restore_from:
             await changelog.restore(s, topic, self.index)
 

@@ -26,8 +26,7 @@ def broker() -> str:
     return BOOTSTRAP
 
 
-@pytest.fixture
-def settings(broker: str) -> Settings:
+def fresh_settings(broker: str) -> Settings:
     """Settings on fresh topics and a fresh group, so tests never see each other's records."""
     run = uuid.uuid4().hex[:8]
     return replace(
@@ -35,3 +34,8 @@ def settings(broker: str) -> Settings:
         duplicates_topic=f"t{run}-dups", dlq_topic=f"t{run}-dlq", group_id=f"g{run}", instance_id=f"i{run}",
         partitions=3, workers=1, batch_size=64, stats_interval=1.0, metrics_port=0,
     )
+
+
+@pytest.fixture
+def settings(broker: str) -> Settings:
+    return fresh_settings(broker)

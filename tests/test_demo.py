@@ -1,12 +1,20 @@
-"""The demo's summary: every record that landed is shown, whatever order the copies came in."""
+"""The demo: its summary shows every record that landed, whatever order the copies came in,
+and on a fresh broker nothing is printed before it."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
 import orjson
+import pytest
 
 from stream.config import Settings
 from stream.demo import summary
 from stream.kafka.topics import Record
+from tests.conftest import ROOT
 
 
 def _record(topic: str, key: bytes, value: dict) -> Record:
@@ -25,3 +33,50 @@ def test_a_replaced_first_canonical_is_shown_and_counted() -> None:
     lines = text.splitlines()
     assert lines.index("    canonical  https://wire.example/a") < next(
         i for i, line in enumerate(lines) if line.startswith("    replaced   https://copy.example/a"))
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` ports that are free now."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture
+def fresh_broker(tmp_path):
+    """A broker of this test's own, started on empty storage: no internal topics yet."""
+    port, controller = free_ports(2)
+    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller), "KAFKA_LOCAL_FRESH": "1",
+           "KAFKA_LOCAL_DATA": str(tmp_path / "kafka")}
+    script = str(ROOT / "deploy" / "kafka-local")
+    subprocess.run([script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([script, "stop"], env=env, stdout=subprocess.DEVNULL)
+
+
+@pytest.mark.kafka
+def test_on_a_fresh_broker_the_demo_prints_nothing_before_its_summary(fresh_broker):
+    # what deploy/demo runs once the broker is up, at its log level
+    env = {**os.environ, "STREAM_BOOTSTRAP_SERVERS": fresh_broker, "STREAM_LOG_LEVEL": "error",
+           "STREAM_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-m", "stream", "demo"], env=env, capture_output=True, text=True,
+                          timeout=180)
+    out = done.stderr + done.stdout  # stderr first: anything there came before the summary
+    assert done.returncode == 0, out
+    before, found, _ = out.partition("10 pages in ->")
+    assert found, out
+    assert before.strip() == "", before
+
+
+def test_setup_says_what_it_did_in_a_line_or_two():
+    done = subprocess.run([str(ROOT / "deploy" / "setup")], capture_output=True, text=True, timeout=600)
+    lines = (done.stdout + done.stderr).splitlines()
+    assert done.returncode == 0, lines
+    assert 1 <= len(lines) <= 2 and all(line.startswith("setup: ") for line in lines), lines

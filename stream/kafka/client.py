@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+import asyncio
+import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (CoordinatorLoadInProgressError, CoordinatorNotAvailableError, KafkaTimeoutError,
+                             NotCoordinatorError, TopicAlreadyExistsError, for_code)
 
 from stream.config import Settings
 from stream.kafka import security
 
 HEADROOM = 1024 * 1024  # for headers and envelope on top of the largest record
+READY_TIMEOUT = 60.0  # seconds a new topic or a starting coordinator gets to become usable
+READY_POLL = 0.1
 
 
 def message_limit(settings: Settings) -> int:
@@ -61,7 +65,8 @@ def producer(settings: Settings, transactional_id: str | None = None) -> AIOKafk
 
 async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[str, ...] = (),
                         partitions: int | None = None) -> list[str]:
-    """Create the missing ``topics``; return the names created."""
+    """Create the missing ``topics`` and wait until every one of ``topics`` is usable;
+    return the names created."""
     admin = AIOKafkaAdminClient(**connection(settings))
     await admin.start()
     try:
@@ -75,8 +80,48 @@ async def ensure_topics(settings: Settings, topics: list[str], compacted: tuple[
                 })
                 for t in missing
             ]
-            with suppress(TopicAlreadyExistsError):  # another instance created it meanwhile
-                await admin.create_topics(new)
+            response = await admin.create_topics(new)
+            for error in response.to_object()["topic_errors"]:
+                # already there: another instance created it meanwhile
+                if error["error_code"] not in (0, TopicAlreadyExistsError.errno):
+                    raise for_code(error["error_code"])(f"creating topic {error['topic']}: {error['error_message']}")
+        await _until_usable(admin, list(dict.fromkeys(topics)))
         return missing
+    finally:
+        await admin.close()
+
+
+async def _until_usable(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Wait until the cluster's metadata lists every topic with a leader for each of its
+    partitions: a topic just created is not in it yet, and a client that subscribes or
+    produces to it meanwhile logs errors."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        described = await admin.describe_topics(topics)
+        waiting = [t["topic"] for t in described
+                   if t["error_code"] or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"topics {', '.join(waiting)} have no leader after {READY_TIMEOUT:.0f}s")
+        await asyncio.sleep(READY_POLL)
+
+
+async def wait_for_coordinator(settings: Settings, group_id: str) -> None:
+    """Wait until the broker names a coordinator for ``group_id``. On a new cluster the
+    first request creates the offsets topic, and the coordinator is unavailable until it
+    has loaded; a consumer that joins meanwhile logs errors."""
+    admin = AIOKafkaAdminClient(**connection(settings))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                await admin.find_coordinator(group_id)
+                return
+            except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError, NotCoordinatorError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(READY_POLL)
     finally:
         await admin.close()
