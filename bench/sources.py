@@ -265,11 +265,12 @@ def load_readability(data: Path = READABILITY) -> tuple[list[Template], list[Sto
 def distinct(stories: list[Story]) -> list[Story]:
     """``stories`` without those that repeat an earlier one (the same article saved twice,
     the same filler text in several test pages): at most ``SAME_SOURCE`` of a story's
-    5-grams may occur in any one earlier story."""
+    5-grams may occur in any one earlier story. A story that repeats itself (half of its
+    5-grams or more are repeats: a test page's filler paragraph three times) is dropped too."""
     kept: list[tuple[Story, set[int]]] = []
     for st in stories:
         sh = shingles(st.paragraphs)
-        if all(len(sh & other) < SAME_SOURCE * min(len(sh), len(other)) for _, other in kept):
+        if len(sh) > 0.5 * len(words(" ".join(st.paragraphs))) and all(len(sh & other) < SAME_SOURCE * min(len(sh), len(other)) for _, other in kept):
             kept.append((st, sh))
     return [st for st, _ in kept]
 

@@ -308,6 +308,10 @@ def plan(stories: int = 200, copies: float = 6.0, seed: int = 1, flat_share: flo
             pages.append(page_of(sid, st, False, t0, None, kind))
         if rng.random() < followups and len(reserve) >= 4:  # a follow-up: same lead, new text
             n_new = rng.randint(3, 6)
+            if broad:  # new text of at least 150 words and twice the lead (reserve lines can be short)
+                need = max(150, 2 * len(words(st.paragraphs[0])))
+                while n_new < len(reserve) and sum(len(words(p)) for p in reserve[:n_new]) < need:
+                    n_new += 1
             new, reserve = reserve[:n_new], reserve[n_new:]
             ftpl = rng.randrange(len(templates))
             ftitle = "Follow-up: " + st.title
