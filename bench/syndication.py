@@ -189,10 +189,13 @@ def _remix(pool: list[str], rng: random.Random, n: int) -> list[str]:
 
 
 def _remix_list(sentences: list[str], items: list[str], rng: random.Random) -> list[str]:
-    """A list page of real lines: a sentence or two of introduction, then 12-40 short lines
-    (list items, table rows, headings, code) drawn from the whole corpus."""
-    intro = [rng.choice(sentences) for _ in range(rng.randint(1, 2))]
-    return [" ".join(intro), *(rng.choice(items) for _ in range(rng.randint(12, 40)))]
+    """A page shaped like a recipe or a how-to, of real lines drawn from the whole corpus: an
+    introduction (2-3 sentences), 8-30 short lines (list items, table rows, headings, code),
+    then 0-4 steps of one or two sentences each."""
+    intro = " ".join(rng.choice(sentences) for _ in range(rng.randint(2, 3)))
+    listed = [rng.choice(items) for _ in range(rng.randint(8, 30))]
+    steps = [" ".join(rng.choice(sentences) for _ in range(rng.randint(1, 2))) for _ in range(rng.randint(0, 4))]
+    return [intro, *listed, *steps]
 
 
 def corpus_of(corpus: str, data: Path = DATA) -> tuple[list[Template], list[Story]]:
@@ -219,6 +222,9 @@ def plan(stories: int = 200, copies: float = 6.0, seed: int = 1, flat_share: flo
     real = [corpus[i] for i in order[n_reserve:]]
     sent = _SENT_ANY if broad else _SENT
     sentences = [s for st in real for p in st.paragraphs for s in sent.split(p) if len(s.split()) >= 6]
+    if broad:  # no "sentence" that is a whole short story (a story with no space after its stops)
+        sentences = [s for st in real if not st.kind.endswith("/short") for p in st.paragraphs
+                     for s in sent.split(p) if 6 <= len(s.split()) <= 50]
     items = [p for st in real for p in st.paragraphs if 2 <= len(words(p)) < SHORT_LINE] if broad else []
     pages: list[Page] = []
     seq = 0
