@@ -270,7 +270,8 @@ def distinct(stories: list[Story]) -> list[Story]:
     kept: list[tuple[Story, set[int]]] = []
     for st in stories:
         sh = shingles(st.paragraphs)
-        if len(sh) > 0.5 * len(words(" ".join(st.paragraphs))) and all(len(sh & other) < SAME_SOURCE * min(len(sh), len(other)) for _, other in kept):
+        repeats_itself = len(sh) <= 0.5 * len(words(" ".join(st.paragraphs)))
+        if not repeats_itself and all(len(sh & other) < SAME_SOURCE * min(len(sh), len(other)) for _, other in kept):
             kept.append((st, sh))
     return [st for st, _ in kept]
 

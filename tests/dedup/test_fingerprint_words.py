@@ -48,7 +48,8 @@ def reference(text: str) -> list[list[bytes]]:
     "mixed 中文 and english ・ 한국어 テキスト",
     "e\u0301 a\u030a snake_case x_1 ١٢٣ кириллица",
     "हिन्दी में समाचार", "ภาษาไทย ง่ายนิดเดียว", "ຂ່າວ ພາສາລາວ", "ព័ត៌មាន", "မြန်မာ",
-    "كَتَبَ الوَلَدُ الدَّرْسَ ـ عربيـــة", "שָׁלוֹם עוֹלָם", "Kinder\u00adsitz\u200btest", "می\u200cخواهم",
+    "كَتَبَ الوَلَدُ الدَّرْسَ ـ عربيـــة", "שָׁלוֹם עוֹלָם",
+    "Kinder\u00adsitz\u200btest", "می\u200cخواهم",
     "love ❤\ufe0f it \u0301lone .\u0301\u0302 x\u0301\u0302y \U0001d167z",
 ])
 def test_words_follow_the_rule(text: str) -> None:
