@@ -34,7 +34,7 @@ from bench.syndication import CORPORA, generate
 from stream.clean import clean
 from stream.dedup import Deduper, Doc, MemoryIndex, fingerprint
 from stream.dedup.canonical import rank
-from stream.dedup.decide import BANDS, MIN_RATIO, MIN_SIZE, ROWS, SAME_SITE, THRESHOLD
+from stream.dedup.decide import MIN_RATIO, MIN_SIZE, SAME_SITE, THRESHOLD
 from stream.errors import BadRecord
 
 PLOT = Path(__file__).resolve().parent.parent / "docs" / "dedup-threshold.png"

@@ -1,10 +1,12 @@
 """Syndication benchmark generator: real article bodies transplanted into real page templates.
 
-Source: the Zyte article-extraction set (``html/<id>.html.gz`` + ``ground-truth.json`` with
-``articleBody``). For every page we locate the article-body region once, replace it by a
-placeholder and keep the rest as a *template* (nav, ads, footer, teasers: the site's own
-boilerplate). A *story* is one article body; its *copies* are the story's paragraphs rendered
-into other sites' templates with the edits syndication produces:
+Sources (:mod:`bench.sources`): ``corpus="zyte"``, the first benchmark, takes its stories and
+templates from the Zyte article-extraction set and gives the same pages as it always did;
+``corpus="broad"`` takes them from the Zyte set and Mozilla Readability's test pages (other
+languages and scripts, blogs, documentation, lists, short posts), and the stories beyond
+the sources alternate between remixed prose and remixed recipe-shaped pages. A *story* is
+one article body; its *copies* are the story's paragraphs rendered into other sites'
+templates with the edits syndication produces:
 
 * own template; new headline or headline prefix/suffix; abridged + "Read more" link;
   an attribution line ("This article originally appeared on ..."); ad lines between
@@ -17,12 +19,13 @@ a reserved pool of bodies that are never stories themselves).
 
 Usage::
 
-    python -m bench.syndication --stories 200 --copies 6 --seed 1 > pages.jsonl
+    python -m bench.syndication --corpus broad --stories 300 --copies 6 --seed 1 --detail > pages.jsonl
 
 Each line is a raw page ``{"url", "html"|"text", "published_at"?}`` plus gold fields
-``_story`` (cluster label), ``_original`` (true for the story's original) and ``_seq``.
-:func:`generate` yields the same records lazily (pages are rendered on the fly, so 20,000+
-pages stream in constant memory).
+``_story`` (cluster label), ``_original`` (true for the story's original) and ``_seq``; with
+``--detail`` also ``_kind`` (the story's ``<set>/<language>/<shape>``) and ``_edits`` (what the
+page went through). :func:`generate` yields the same records lazily (pages are rendered on
+the fly, so 20,000+ pages stream in constant memory).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from bench.sources import SHORT_LINE, ZYTE, Story, Template, load_broad, load_zy
 DATA = ZYTE
 CORPORA = ("zyte", "broad")  # zyte: the first benchmark, unchanged; broad: both sets
 _SPACE = re.compile(r"\s+")
-# a sentence ends at . ! ? before a capital, or at a full-width full stop (no space follows it)
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")  # the first benchmark's sentence split
 # the broad benchmark's: also before other capitals, and after a full-width stop (no space follows)
 _SENT_ANY = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"À-ÖØ-ÞА-ЯЁΑ-Ω])|(?<=[。！？])(?=[^」』）\s])")
@@ -210,21 +212,21 @@ def plan(stories: int = 200, copies: float = 6.0, seed: int = 1, flat_share: flo
 
     ``corpus="zyte"`` is the first benchmark, page for page; ``"broad"`` draws stories and
     templates from both sets, and the stories beyond them alternate between remixed prose
-    and remixed lists of real short lines."""
-    templates, corpus_stories = corpus_of(corpus, data)
+    and remixed recipe-shaped pages."""
+    templates, sources = corpus_of(corpus, data)
     broad = corpus == "broad"
-    corpus = corpus_stories
     rng = random.Random(seed)
-    order = list(range(len(corpus)))
+    order = list(range(len(sources)))
     rng.shuffle(order)
-    n_reserve = max(4, len(corpus) // 8)
-    reserve = [p for i in order[:n_reserve] for p in corpus[i].paragraphs]  # follow-up text only
-    real = [corpus[i] for i in order[n_reserve:]]
+    n_reserve = max(4, len(sources) // 8)
+    reserve = [p for i in order[:n_reserve] for p in sources[i].paragraphs]  # follow-up text only
+    real = [sources[i] for i in order[n_reserve:]]
     sent = _SENT_ANY if broad else _SENT
-    sentences = [s for st in real for p in st.paragraphs for s in sent.split(p) if len(s.split()) >= 6]
     if broad:  # no "sentence" that is a whole short story (a story with no space after its stops)
         sentences = [s for st in real if not st.kind.endswith("/short") for p in st.paragraphs
                      for s in sent.split(p) if 6 <= len(s.split()) <= 50]
+    else:
+        sentences = [s for st in real for p in st.paragraphs for s in sent.split(p) if len(s.split()) >= 6]
     items = [p for st in real for p in st.paragraphs if 2 <= len(words(p)) < SHORT_LINE] if broad else []
     pages: list[Page] = []
     seq = 0
@@ -350,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--flat-share", type=float, default=0.25)
     ap.add_argument("--followups", type=float, default=0.1, help="share of stories with a follow-up")
     ap.add_argument("--corpus", choices=CORPORA, default="zyte",
-                    help="zyte: the first benchmark (181 English news pages); broad: both sets")
+                    help="zyte: the first benchmark (the Zyte set's 181 news pages); broad: both sets")
     ap.add_argument("--detail", action="store_true", help="add the gold _kind and _edits fields")
     ap.add_argument("--out", type=Path, help="JSONL output (default stdout)")
     args = ap.parse_args(argv)
