@@ -1,15 +1,21 @@
 """Dedup benchmark: our pipeline vs the hand-built baseline, same pages, same run.
 
-    .venv/bin/python -m bench.dedup_bench --stories 200 --copies 6 --seed 1
+    .venv/bin/python -m bench.dedup_bench --seed 1                    # the broad benchmark
+    .venv/bin/python -m bench.dedup_bench --corpus zyte --stories 200 --seed 1   # the first one
 
-1. Generates the syndication benchmark (:mod:`bench.syndication`).
+1. Generates the syndication benchmark (:mod:`bench.syndication`): ``broad`` draws from
+   both development sets, ``zyte`` is the first benchmark page for page.
 2. Ours: ``clean -> fingerprint -> Deduper(MemoryIndex)`` at the default threshold, timed
-   end to end in this one process; then the decision alone again over a threshold sweep
-   (fingerprints reused) for the precision/recall plot.
+   end to end in this one process; recall and precision by page kind and by edit; then the
+   decision alone again (fingerprints reused) over a threshold sweep, for the plot.
 3. Baseline: trafilatura ``extract`` (the text itself for text records) + word 5-shingles +
    datasketch ``MinHash``/``MinHashLSH``, first match wins; timed at datasketch's default
    threshold 0.8, then swept (MinHashes reused) for its best.
-4. Prints pairwise precision / recall / F1, ARI and pages/s; writes the plot.
+4. Options: ``--merge`` scores the merge semantics (connected components of all matching
+   pairs, :mod:`bench.dedup_merge`) beside today's first-match-joins; ``--orders N``
+   decides the pages in N seeded orders and reports how often the order changes a page's
+   cluster; ``--guards`` sweeps ``min_size``, ``min_ratio``, ``same_site`` and the banding.
+5. Prints pairwise precision / recall / F1, ARI and pages/s; writes the plot.
 """
 
 from __future__ import annotations
@@ -22,35 +28,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench.syndication import generate
+from bench.dedup_merge import banding, components, first_match, matching_pairs, order_study
+from bench.dedup_scores import by_group, false_merges, pairwise
+from bench.syndication import CORPORA, generate
 from stream.clean import clean
 from stream.dedup import Deduper, Doc, MemoryIndex, fingerprint
 from stream.dedup.canonical import rank
-from stream.dedup.decide import THRESHOLD
+from stream.dedup.decide import MIN_RATIO, MIN_SIZE, SAME_SITE, THRESHOLD
 from stream.errors import BadRecord
 
 PLOT = Path(__file__).resolve().parent.parent / "docs" / "dedup-threshold.png"
-
-
-# -- scores ------------------------------------------------------------------------------------
-
-
-def _pairs(n: int) -> int:
-    return n * (n - 1) // 2
-
-
-def pairwise(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
-    """Pairwise precision, recall, F1 and the adjusted Rand index of a clustering."""
-    both = sum(_pairs(c) for c in Counter(zip(gold, pred)).values())
-    p_pairs = sum(_pairs(c) for c in Counter(pred).values())
-    g_pairs = sum(_pairs(c) for c in Counter(gold).values())
-    precision = both / p_pairs if p_pairs else 1.0
-    recall = both / g_pairs if g_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    expected = p_pairs * g_pairs / _pairs(len(gold)) if len(gold) > 1 else 0.0
-    top = (p_pairs + g_pairs) / 2
-    ari = (both - expected) / (top - expected) if top != expected else 1.0
-    return {"precision": precision, "recall": recall, "f1": f1, "ari": ari}
+STORIES = {"zyte": 200, "broad": 300}  # default stories per corpus
 
 
 # -- ours --------------------------------------------------------------------------------------
@@ -87,14 +75,6 @@ def prepare(rec: dict, seq: int, learn: object | None = None) -> tuple[Doc | Non
     STAGES["fingerprint"] += time.perf_counter() - t1
     r = rank(rec["url"], rec.get("published_at") or c.published_at, c.canonical_url, c.attribution, float(seq))
     return Doc(str(seq), fp, float(seq), r, site=rec["url"]), c.text
-
-
-def decide_all(docs: Sequence[Doc | None], threshold: float) -> tuple[list[str], Deduper]:
-    deduper = Deduper(MemoryIndex(), threshold=threshold)
-    labels = []
-    for i, doc in enumerate(docs):
-        labels.append(f"x{i}" if doc is None else deduper.decide(doc).cluster_id)
-    return labels, deduper
 
 
 def run_ours(records: Sequence[dict], learn: object | None) -> tuple[list[Doc | None], list[str], float, Deduper]:
@@ -187,7 +167,7 @@ def sweep(gold: Sequence[str], cluster: Callable[[float], list[str]], grid: Sequ
     return [{"threshold": t, **pairwise(gold, cluster(t))} for t in grid]
 
 
-def plot(rows: list[dict], default: float, path: Path) -> None:
+def plot(rows: list[dict], merge_rows: list[dict] | None, default: float, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,14 +176,17 @@ def plot(rows: list[dict], default: float, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     ts = [r["threshold"] for r in rows]
     for key, style in (("precision", "-o"), ("recall", "-s"), ("ari", "-^")):
-        ax.plot(ts, [r[key] for r in rows], style, ms=3, label=key)
+        line = ax.plot(ts, [r[key] for r in rows], style, ms=3, label=key)[0]
+        if merge_rows:
+            ax.plot(ts, [r[key] for r in merge_rows], "--", lw=1, color=line.get_color(),
+                    label=f"{key}, merge semantics")
     ax.axvline(default, color="grey", ls="--", lw=1, label=f"default {default}")
-    ax.axhline(0.99, color="C0", ls=":", lw=0.8)
-    ax.axhline(0.95, color="C1", ls=":", lw=0.8)
+    ax.axhline(0.995, color="C0", ls=":", lw=0.8)
+    ax.axhline(0.96, color="C1", ls=":", lw=0.8)
     ax.set_xlabel("threshold (containment / resemblance score)")
     ax.set_ylim(0.8, 1.005)
-    ax.set_title("stream dedup on the syndication benchmark")
-    ax.legend(loc="lower left")
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -212,6 +195,22 @@ def plot(rows: list[dict], default: float, path: Path) -> None:
 def _row(name: str, m: dict, rate: float | None) -> str:
     r = f"{rate:8.1f}" if rate else "       -"
     return f"| {name:<34} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} | {m['ari']:.4f} | {r} |"
+
+
+def groups_of(rec: dict) -> list[str]:
+    """The report rows a page counts in: its story's set, language and shape, its edits."""
+    kind = rec.get("_kind") or "?/?/?"
+    origin, lang, shape = kind.split("/")
+    other = [] if lang in ("en", "mixed") else ["lang not en"]
+    return [f"set {origin}", f"lang {lang}", *other,
+            f"shape {shape}", *(f"edit {e}" for e in rec.get("_edits", ()))]
+
+
+def print_groups(records: Sequence[dict], gold: Sequence[str], labels: Sequence[str]) -> None:
+    rows = by_group(gold, labels, [groups_of(r) for r in records])
+    print("\n| pages of | pages | pairs | recall | precision |\n|---|---|---|---|---|")
+    for name, r in sorted(rows.items(), key=lambda kv: (kv[0].split()[0], -kv[1]["pages"])):
+        print(f"| {name} | {r['pages']} | {r['gold_pairs']} | {r['recall']:.4f} | {r['precision']:.4f} |")
 
 
 def diagnose(records: Sequence[dict], gold: Sequence[str], labels: Sequence[str], limit: int = 15) -> None:
@@ -234,26 +233,67 @@ def diagnose(records: Sequence[dict], gold: Sequence[str], labels: Sequence[str]
     for g in split[:limit]:
         kinds = [("T" if "text" in records[i] else "H") + ("o" if records[i]["_original"] else "")
                  for i in range(len(gold)) if gold[i] == g]
-        print("  ", g, Counter(labels[i] for i in range(len(gold)) if gold[i] == g).most_common(), kinds)
+        first = next(i for i in range(len(gold)) if gold[i] == g)
+        print("  ", g, records[first].get("_kind", ""),
+              Counter(labels[i] for i in range(len(gold)) if gold[i] == g).most_common(), kinds)
+
+
+def guard_sweep(docs: Sequence[Doc | None], gold: Sequence[str]) -> None:
+    """Each guard moved alone from its default, both semantics (decision only)."""
+    base = {"threshold": THRESHOLD, "min_size": MIN_SIZE, "min_ratio": MIN_RATIO, "same_site": SAME_SITE}
+    grid = [("min_size", v) for v in (20, 30, 40, 60, 80)] + \
+        [("min_ratio", v) for v in (0.1, 0.15, 0.2, 0.3)] + [("same_site", v) for v in (0.7, 0.8, 0.9, 1.01)]
+    print("\n| setting | first match: P | R | ARI | merge: P | R | ARI |\n|---|---|---|---|---|---|---|")
+    for name, value in grid:
+        params = {**base, name: value}
+        a = pairwise(gold, first_match(docs, **params))
+        b = pairwise(gold, components(docs, matching_pairs(docs, **params)))
+        print(f"| {name} = {value} | {a['precision']:.4f} | {a['recall']:.4f} | {a['ari']:.4f} "
+              f"| {b['precision']:.4f} | {b['recall']:.4f} | {b['ari']:.4f} |")
+    for bands, rows in ((32, 2), (42, 3), (32, 3), (64, 2)):
+        with banding(bands, rows):
+            a = pairwise(gold, first_match(docs, bands=bands, **base))
+            b = pairwise(gold, components(docs, matching_pairs(docs, bands=bands, **base)))
+        print(f"| bands x rows = {bands}x{rows} | {a['precision']:.4f} | {a['recall']:.4f} | {a['ari']:.4f} "
+              f"| {b['precision']:.4f} | {b['recall']:.4f} | {b['ari']:.4f} |")
+
+
+def print_orders(study: dict) -> None:
+    print("\n| decision | pages whose cluster changed (mean, max over orders) | P min-max | R min-max "
+          "| ARI min-max |\n|---|---|---|---|---|")
+    for name, r in study.items():
+        ch = r["changed"]
+        print(f"| {name} | {sum(ch) / len(ch):.4f}, {max(ch):.4f} | {min(r['precision']):.4f}-"
+              f"{max(r['precision']):.4f} | {min(r['recall']):.4f}-{max(r['recall']):.4f} "
+              f"| {min(r['ari']):.4f}-{max(r['ari']):.4f} |")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stories", type=int, default=200)
+    ap.add_argument("--corpus", choices=CORPORA, default="broad",
+                    help="broad: both development sets (default); zyte: the first benchmark")
+    ap.add_argument("--stories", type=int, default=None, help="default: 300 broad, 200 zyte")
     ap.add_argument("--copies", type=float, default=6.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--diagnose", action="store_true")
+    ap.add_argument("--merge", action="store_true",
+                    help="also score the merge semantics (connected components of all matching pairs)")
+    ap.add_argument("--orders", type=int, default=0, metavar="N",
+                    help="decide the pages in N seeded orders; report how often a page's cluster changes")
+    ap.add_argument("--guards", action="store_true", help="sweep min_size, min_ratio, same_site, banding")
     ap.add_argument("--cli", type=int, metavar="WORKERS", default=None,
                     help="also run `stream dedup --workers N` on the same pages (writes bench/out/)")
     ap.add_argument("--plot", type=Path, default=PLOT)
     args = ap.parse_args(argv)
 
-    records = list(generate(args.stories, args.copies, args.seed))
+    stories = args.stories or STORIES[args.corpus]
+    records = list(generate(stories, args.copies, args.seed, corpus=args.corpus, detail=True))
     gold = [r["_story"] for r in records]
     kb = sum(len(r.get("html") or r.get("text") or "") for r in records) / len(records) / 1000
     flat = sum("text" in r for r in records)
-    print(f"{len(records)} pages, {len(set(gold))} stories, {flat} flattened, mean {kb:.0f} KB/page")
+    print(f"corpus {args.corpus}, seed {args.seed}: {len(records)} pages, {len(set(gold))} stories, "
+          f"{flat} flattened, mean {kb:.0f} KB/page")
 
     learn = learner()
     print(f"cleaner boilerplate learner: {'on' if learn is not None else 'off (unavailable)'}")
@@ -261,14 +301,21 @@ def main(argv: list[str] | None = None) -> None:
     ours = pairwise(gold, labels)
     hits = canonical_hits(records, labels, deduper)
     grid = [round(0.2 + 0.05 * i, 2) for i in range(16)]
-    rows = sweep(gold, lambda t: decide_all(docs, t)[0], grid)
+    rows = sweep(gold, lambda t: first_match(docs, threshold=t), grid)
     anonymous = [None if d is None else replace(d, site=None, rank=tuple(d.rank)) for d in docs]
-    no_site = pairwise(gold, decide_all(anonymous, THRESHOLD)[0])
-    plot(rows, THRESHOLD, args.plot)
+    no_site = pairwise(gold, first_match(anonymous, threshold=THRESHOLD))
+    merge_rows = None
+    if args.merge:
+        pairs = matching_pairs(docs, threshold=min(grid))
+        merge_rows = sweep(gold, lambda t: components(docs, pairs, t), grid)
+    plot(rows, merge_rows, THRESHOLD, args.plot, f"stream dedup, {args.corpus} syndication benchmark")
 
     print("\n| pipeline | precision | recall | F1 | ARI | pages/s |\n|---|---|---|---|---|---|")
     print(_row(f"ours (threshold {THRESHOLD})", ours, rate))
     print(_row("ours, no site known (decision only)", no_site, None))
+    if args.merge:
+        merge = pairwise(gold, components(docs, pairs, THRESHOLD))
+        print(_row("ours, merge semantics (decision only)", merge, None))
     if args.cli is not None:
         cli_labels, cli_rate = run_cli(records, args.cli, Path(__file__).resolve().parent / "out")
         print(_row(f"`stream dedup --workers {args.cli}`", pairwise(gold, cli_labels), cli_rate))
@@ -281,14 +328,25 @@ def main(argv: list[str] | None = None) -> None:
         brows = sweep(gold, lambda t: baseline_cluster(mhs, t), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
         best = max(brows, key=lambda r: r["ari"])
         print(_row(f"baseline (threshold {best['threshold']}, best ARI)", best, None))
-        print(f"\nspeed ratio ours/baseline: {rate / brate:.1f}x")
+        print(f"\nspeed ratio ours/baseline: {rate / brate:.1f}x"
+              + (f"; `stream dedup`/baseline: {cli_rate / brate:.1f}x" if args.cli is not None else ""))
     n = len(records)
     print("\nours, ms/page by stage: " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in STAGES.items()))
     print(f"ours: the published canonical is the story's original for {hits:.1%} of stories")
-    print("\nours, threshold sweep (decision only):")
-    for r in rows:
-        print(f"  {r['threshold']:.2f}  P {r['precision']:.4f}  R {r['recall']:.4f}  ARI {r['ari']:.4f}")
+    print(f"ours: wrongly joined pairs by cause: {dict(false_merges(records, labels)) or 'none'}")
+    print_groups(records, gold, labels)
+    print("\nours, threshold sweep (decision only" + (", first match joins | merge)" if args.merge else ")"))
+    for i, r in enumerate(rows):
+        line = f"  {r['threshold']:.2f}  P {r['precision']:.4f}  R {r['recall']:.4f}  ARI {r['ari']:.4f}"
+        if merge_rows:
+            m = merge_rows[i]
+            line += f"  |  P {m['precision']:.4f}  R {m['recall']:.4f}  ARI {m['ari']:.4f}"
+        print(line)
     print(f"plot: {args.plot}")
+    if args.guards:
+        guard_sweep(docs, gold)
+    if args.orders:
+        print_orders(order_study(docs, gold, args.orders, threshold=THRESHOLD))
     if args.diagnose:
         diagnose(records, gold, labels)
 
