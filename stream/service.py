@@ -382,7 +382,7 @@ class Service:
             self.metrics.index_unavailable()
             await asyncio.sleep(RETRY_BACKOFF)
             return False
-        out = [messages(o, r.value, Origin(r.topic, r.partition, r.offset)) for o, r in zip(outcomes, records)]
+        out = [m for o, r in zip(outcomes, records) for m in messages(o, r.value, Origin(r.topic, r.partition, r.offset))]
         if self.changelog:
             self._changes += [Message("changelog", k, v) for k, v in self.index.drain_changes()]
         offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # the last one wins
