@@ -44,9 +44,10 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One record to publish. ``kind`` is ``article``, ``duplicate`` or ``dead_letter``."""
+    """One record to publish. ``kind`` is ``article``, ``duplicate``, ``dead_letter`` or
+    ``changelog``; a ``value`` of None is a tombstone."""
 
     kind: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()

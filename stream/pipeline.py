@@ -16,7 +16,7 @@ import orjson
 
 from stream.clean import BoilerplateLearner, clean
 from stream.decode import decode, doc_id, parse_time, source
-from stream.dedup import Decision, Deduper, Doc, fingerprint
+from stream.dedup import Decision, Deduper, Doc, Index, fingerprint
 from stream.dedup.canonical import rank
 from stream.errors import BadRecord
 from stream.models import Message, Prepared, Rejected
@@ -100,7 +100,8 @@ class Processor:
             return Outcome(item)
         c = item.cleaned
         doc = Doc(item.doc_id, item.fingerprint, item.event_time,
-                  rank(item.page.url, item.page.published_at or c.published_at, c.canonical_url, c.attribution))
+                  rank(item.page.url, item.page.published_at or c.published_at, c.canonical_url, c.attribution,
+                       item.event_time, item.doc_id))
         return Outcome(item, self.deduper.decide(doc))
 
 
@@ -119,14 +120,14 @@ def article(item: Prepared, decision: Decision) -> dict:
         lang=page.lang or c.lang,
         source=source(page.url),
     )
-    if decision.republish:
-        value["replaces"] = True
+    if decision.replaces:
+        value["replaces"] = list(decision.replaces)
     return value
 
 
 def duplicate(item: Prepared, decision: Decision) -> dict:
     """The value published for a duplicate decision."""
-    return {
+    value = {
         "id": item.doc_id,
         "url": item.page.url,
         "cluster_id": decision.cluster_id,
@@ -135,19 +136,28 @@ def duplicate(item: Prepared, decision: Decision) -> dict:
         "source": source(item.page.url),
         "fetched_at": item.page.fetched_at,
     }
+    if decision.replaces:
+        value["replaces"] = list(decision.replaces)
+    return value
 
 
-def messages(outcome: Outcome, raw: bytes | None, origin: Origin) -> Message:
-    """The one message an outcome produces: every input ends on exactly one topic."""
+def messages(outcome: Outcome, raw: bytes | None, origin: Origin) -> list[Message]:
+    """What an outcome publishes: the record's own message (every input ends on exactly one
+    topic), then a tombstone on the articles topic for each cluster the decision retired."""
     item, decision = outcome.item, outcome.decision
     if decision is None:
         assert isinstance(item, Rejected)
-        return Message("dead_letter", None, raw or b"", dead_letter_headers(item, origin))
+        return [Message("dead_letter", None, raw or b"", dead_letter_headers(item, origin))]
     assert isinstance(item, Prepared)
     key = decision.cluster_id.encode()
-    if decision.canonical:
-        return Message("article", key, orjson.dumps(article(item, decision)))
-    return Message("duplicate", key, orjson.dumps(duplicate(item, decision)))
+    own = (Message("article", key, orjson.dumps(article(item, decision))) if decision.canonical
+           else Message("duplicate", key, orjson.dumps(duplicate(item, decision))))
+    return [own, *(tombstone(old) for old in decision.replaces)]
+
+
+def tombstone(cluster_id: str) -> Message:
+    """Deletes a retired cluster's key from the (compacted) articles topic."""
+    return Message("article", cluster_id.encode(), None)
 
 
 def dead_letter_headers(item: Rejected, origin: Origin) -> tuple[tuple[str, bytes], ...]:
@@ -160,13 +170,16 @@ def dead_letter_headers(item: Rejected, origin: Origin) -> tuple[tuple[str, byte
     )
 
 
-def dedup_line(outcome: Outcome) -> dict:
-    """One line of ``stream dedup`` output."""
+def final_line(outcome: Outcome, index: Index) -> dict:
+    """One line of ``stream dedup`` output: the page's cluster once every page is decided."""
     item, d = outcome.item, outcome.decision
     if d is None:
         return {"url": item.url, "error": item.reason, "detail": item.detail}
-    return {"url": item.page.url, "id": d.doc_id, "cluster_id": d.cluster_id, "canonical": d.canonical,
-            "duplicate_of": d.duplicate_of, "similarity": d.similarity}
+    root = index.root(d.doc_id)
+    cluster_id = root.doc_id if root is not None else d.cluster_id
+    canonical = cluster_id == d.doc_id
+    return {"url": item.page.url, "id": d.doc_id, "cluster_id": cluster_id, "canonical": canonical,
+            "duplicate_of": None if canonical else cluster_id, "similarity": d.similarity}
 
 
 def clean_line(item: Prepared | Rejected) -> dict:

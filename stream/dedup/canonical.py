@@ -1,6 +1,8 @@
 """Which copy of a story is published: the canonical rank (smaller is better).
 
-Policy, in order (every rank has the same shape, so ranks of one cluster always compare):
+A rank depends on the copy alone, never on what was decided before it, so the best copy
+of a set of copies is the same whatever the order they arrive in. Policy, in order (every
+rank has the same shape, so ranks always compare):
 
 1. **Earliest known publication time.** A copy with a ``published_at`` beats one without;
    between dated copies the earlier time wins, in whole seconds (UTC; a time without a
@@ -9,11 +11,14 @@ Policy, in order (every rank has the same shape, so ranks of one cluster always 
 2. **Original-source signals.** A page whose ``rel=canonical`` names another host, or whose
    attribution line ("This article originally appeared on X") names another site, says
    it is *not* the original: it ranks after pages that do not say so.
-3. **First seen.** :meth:`Index.promote` replaces a canonical only by a *strictly* better
-   rank, so among equal ranks the first one decided stays. Pass ``seen`` (an event order,
-   e.g. the Kafka timestamp) to make the order explicit rather than arrival-dependent.
+3. **Earliest event time** (``seen``: the Kafka record timestamp, else ``fetched_at``): the
+   copy that reached the stream first.
+4. **Document id**, as a last tie-break (its first 52 bits, exact in a float), so that no two
+   documents rank equal and the best copy of a set does not depend on the order in which
+   the set was seen.
 
-Call it as ``rank(url, published_at, canonical_url, attribution)`` (the pipeline does).
+Call it as ``rank(url, published_at, canonical_url, attribution, seen, doc_id)`` (the
+pipeline does). The dedup decision compares ``(rank, doc_id)``, a total order.
 The result is a :class:`Rank`: a plain tuple for every comparison and for storage, which
 also carries the page's host as ``.site`` (not compared, not stored) so that the Deduper
 knows the page's site even when ``Doc.site`` is not given.
@@ -24,6 +29,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
+
+import xxhash
 
 
 class Rank(tuple):
@@ -80,8 +87,15 @@ def foreign_source(url: str, canonical_url: str | None = None, attribution: str 
     return False
 
 
+def id_number(doc_id: str) -> int:
+    """The first 52 bits of a document id: a 20-hex-char id's leading 13 digits, else a hash."""
+    if len(doc_id) >= 13 and all(c in "0123456789abcdef" for c in doc_id[:13]):
+        return int(doc_id[:13], 16)
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8", "surrogatepass")) >> 12
+
+
 def rank(url: str, published_at: str | date | datetime | None = None, canonical_url: str | None = None,
-         attribution: str | None = None, seen: float = 0.0) -> Rank:
+         attribution: str | None = None, seen: float = 0.0, doc_id: str = "") -> Rank:
     """The canonical rank of one copy (see the module docstring); smaller is better."""
     when = _seconds(published_at)
     return Rank((
@@ -89,4 +103,5 @@ def rank(url: str, published_at: str | date | datetime | None = None, canonical_
         when if when is not None else _NO_TIME,
         1 if foreign_source(url, canonical_url, attribution) else 0,
         float(seen),
+        id_number(doc_id),
     ), _host(url) or None)

@@ -7,18 +7,23 @@ carries the *whole* state of what it names (never a delta):
 * **Entry** ``b"E" + id`` (11 bytes for a 20-hex-char doc id; ``b"e" + utf-8`` for any
   other id): the indexed document. Value, little endian::
 
-      u8 version=2 | u8 flags (1: has similarity) | f64 event_time | u32 size
-      | f64 similarity | u16 num_perm | u16 num_keys | i64 site | id cluster_id
-      | u32[num_perm] signature | u32[num_keys] key hashes
+      u8 version=3 | u8 flags (1: has similarity, 2: linked) | f64 latest | u32 size
+      | f64 similarity | u16 num_perm | u16 num_keys | i64 site | id parent
+      | id linked_by (when flag 2) | rank | u32[num_perm] signature | u32[num_keys] key hashes
 
-  ~685 bytes at 128 permutations and 32 bands. ``site`` is the page's site key (a 63-bit
-  hash, 0: unknown). Version 1 (no ``site`` field) is still read, as site 0. The key hashes are :func:`key_hash` of the
-  LSH band keys, so a restore needs neither the text nor the band function.
-* **Canonical** ``b"C" + id`` (``b"c" + utf-8``): a cluster's canonical. Value::
+  ~740 bytes at 128 permutations, 32 bands and a rank of 5 numbers. ``parent`` is the
+  node the document points to (itself for a root), ``linked_by`` the document whose
+  decision linked it, ``latest`` its expiry time, ``site`` the page's site key (a 63-bit
+  hash, 0: unknown). The key hashes are :func:`key_hash` of the LSH band keys, so a
+  restore needs neither the text nor the band function. A ``rank`` is ``u8 n`` then ``n x
+  (u8 kind b"f"/b"i" | f64 or i64)``, so floats, ints and ``math.inf`` come back equal and
+  of the same types.
 
-      u8 version=1 | id doc_id | u8 n | n x (u8 kind b"f"/b"i" | f64 or i64)
-
-  so a rank of floats, ints and ``math.inf`` comes back equal and of the same types.
+  Versions 1 and 2 (before the cluster forest: ``event_time`` where ``latest`` is, the
+  founder's id where ``parent`` is, no rank; version 1 also no ``site``) are still read:
+  their clusters keep their ids, with :data:`LEGACY_RANK` as the rank.
+* **Canonical** ``b"C" + id``: written by versions before the forest (a cluster's
+  canonical); read as nothing, since the root of a tree is its canonical now.
 
 An ``id`` inside a value is ``0x00`` + 10 raw bytes (a 20-hex-char doc id) or ``0x01`` +
 u16 length + utf-8 (any other id).
@@ -33,13 +38,15 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-ENTRY_VERSION, CANONICAL_VERSION = 2, 1
+ENTRY_VERSION = 3
 ENTRY, CANONICAL = b"E", b"C"
+HAS_SIMILARITY, LINKED = 1, 2
 _HEX = frozenset("0123456789abcdef")
-ENTRY_HEAD = _HEAD = struct.Struct("<BBdIdHHq")  # version 2
+_HEAD = struct.Struct("<BBdIdHHq")  # versions 2 and 3
 ENTRY_HEAD_V1 = struct.Struct("<BBdIdHH")  # version 1: no site
 _RANK_ITEM = struct.Struct("<cd")
 _RANK_INT = struct.Struct("<cq")
+LEGACY_RANK = (1, 2**62, 0, 0.0, 0)  # the rank of an entry written before ranks were stored
 
 
 class CodecError(ValueError):
@@ -96,43 +103,56 @@ def unpack_id_raw(buf: bytes, at: int) -> tuple[bytes | str, int]:
 class EntryRecord:
     """A decoded entry value (the doc id is in the record key)."""
 
-    cluster_id: str
+    parent: str
     signature: np.ndarray  # uint32
     size: int
-    event_time: float
+    latest: float
     similarity: float | None
     key_hashes: np.ndarray  # uint32
     site: int = 0  # 63-bit site key, 0: unknown
+    rank: tuple = LEGACY_RANK
+    linked_by: str | None = None
 
 
-def encode_entry(cluster_id: str, signature: np.ndarray, size: int, event_time: float,
-                 similarity: float | None, key_hashes: np.ndarray, site: int = 0) -> bytes:
+def encode_entry(parent: str, signature: np.ndarray, size: int, latest: float, similarity: float | None,
+                 key_hashes: np.ndarray, site: int = 0, rank: tuple = LEGACY_RANK,
+                 linked_by: str | None = None) -> bytes:
     sig = np.ascontiguousarray(signature, dtype="<u4")
     hashes = np.ascontiguousarray(key_hashes, dtype="<u4")
-    head = _HEAD.pack(ENTRY_VERSION, 0 if similarity is None else 1, event_time, size,
-                      math.nan if similarity is None else similarity, len(sig), len(hashes), site)
-    return b"".join((head, pack_id(cluster_id), sig.tobytes(), hashes.tobytes()))
-
-
-def entry_head(value: bytes) -> tuple[int, float, int, float, int, int, int, int]:
-    """``(flags, event_time, size, similarity, num_perm, num_keys, site, offset of the cluster id)``
-    of an entry value of either version."""
-    version = value[0] if value else None
-    if version == ENTRY_VERSION:
-        _, flags, event_time, size, sim, num_perm, num_keys, site = _HEAD.unpack_from(value, 0)
-        return flags, event_time, size, sim, num_perm, num_keys, site, _HEAD.size
-    if version == 1:
-        _, flags, event_time, size, sim, num_perm, num_keys = ENTRY_HEAD_V1.unpack_from(value, 0)
-        return flags, event_time, size, sim, num_perm, num_keys, 0, ENTRY_HEAD_V1.size
-    raise CodecError(f"entry record version {version}, this code reads 1 and {ENTRY_VERSION}")
+    flags = (0 if similarity is None else HAS_SIMILARITY) | (0 if linked_by is None else LINKED)
+    head = _HEAD.pack(ENTRY_VERSION, flags, latest, size, math.nan if similarity is None else similarity,
+                      len(sig), len(hashes), site)
+    by = b"" if linked_by is None else pack_id(linked_by)
+    return b"".join((head, pack_id(parent), by, encode_rank(rank), sig.tobytes(), hashes.tobytes()))
 
 
 def decode_entry(value: bytes) -> EntryRecord:
-    flags, event_time, size, sim, num_perm, num_keys, site, at = entry_head(value)
-    cluster_id, at = unpack_id(value, at)
+    version = value[0] if value else None
+    if version in (1, 2):
+        head = ENTRY_HEAD_V1 if version == 1 else _HEAD
+        _, flags, event_time, size, sim, num_perm, num_keys, *site = head.unpack_from(value, 0)
+        parent, at = unpack_id(value, head.size)
+        sig, hashes = _arrays(value, at, num_perm, num_keys)
+        rank = LEGACY_RANK[:3] + (event_time,) + LEGACY_RANK[4:]
+        return EntryRecord(parent, sig, size, event_time, sim if flags & 1 else None, hashes, site[0] if site else 0,
+                           rank)
+    if version != ENTRY_VERSION:
+        raise CodecError(f"entry record version {version}, this code reads 1 to {ENTRY_VERSION}")
+    _, flags, latest, size, sim, num_perm, num_keys, site = _HEAD.unpack_from(value, 0)
+    parent, at = unpack_id(value, _HEAD.size)
+    linked_by = None
+    if flags & LINKED:
+        linked_by, at = unpack_id(value, at)
+    rank, at = decode_rank(value, at)
+    sig, hashes = _arrays(value, at, num_perm, num_keys)
+    return EntryRecord(parent, sig, size, latest, sim if flags & HAS_SIMILARITY else None, hashes, site, rank,
+                       linked_by)
+
+
+def _arrays(value: bytes, at: int, num_perm: int, num_keys: int) -> tuple[np.ndarray, np.ndarray]:
     sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=at).astype(np.uint32)
     hashes = np.frombuffer(value, dtype="<u4", count=num_keys, offset=at + 4 * num_perm).astype(np.uint32)
-    return EntryRecord(cluster_id, sig, size, event_time, sim if flags & 1 else None, hashes, site)
+    return sig, hashes
 
 
 _COUNTS = struct.Struct("<HH")
@@ -140,43 +160,49 @@ _HEX_ID = 11  # 0x00 + 10 raw bytes
 
 
 def entry_rows(values: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Entry values of one length as one structured array (fields ``flags``, ``event_time``,
-    ``size``, ``similarity``, ``site``, ``cluster`` (10 raw bytes), ``signature``,
+    """Entry values of one length as one structured array (fields ``flags``, ``latest``,
+    ``size``, ``similarity``, ``site``, ``parent`` and ``by`` (10 raw bytes each),
+    ``kinds`` and ``items`` of the rank (the items' raw 8 bytes), ``signature``,
     ``key_hashes``), and a mask of the rows in the layout it assumes (the current version,
-    a hex cluster id, the counts of the first value); decode the others one by one. None
-    when the first value is not in such a layout."""
+    hex ids, the flags, counts and rank length of the first value); decode the others one
+    by one. None when the first value is not in such a layout."""
     first = values[0]
     if not (len(first) > _HEAD.size and first[0] == ENTRY_VERSION and first[_HEAD.size] == 0):
         return None
+    flags = first[1]
     num_perm, num_keys = _COUNTS.unpack_from(first, 22)
-    sig = _HEAD.size + _HEX_ID
+    at = _HEAD.size + _HEX_ID
+    by_at = at
+    if flags & LINKED:
+        if first[at] != 0:
+            return None
+        at += _HEX_ID
+    n = first[at]
+    rank_at = at + 1
+    sig = rank_at + 9 * n
     if len(first) != sig + 4 * (num_perm + num_keys):
         return None
     dtype = np.dtype({
-        "names": ["version", "flags", "event_time", "size", "similarity", "num_perm", "num_keys", "site", "marker",
-                  "cluster", "signature", "key_hashes"],
-        "formats": ["u1", "u1", "<f8", "<u4", "<f8", "<u2", "<u2", "<i8", "u1", ("u1", 10), ("<u4", num_perm),
-                    ("<u4", num_keys)],
-        "offsets": [0, 1, 2, 10, 14, 22, 24, 26, _HEAD.size, _HEAD.size + 1, sig, sig + 4 * num_perm],
+        "names": ["version", "flags", "latest", "size", "similarity", "num_perm", "num_keys", "site", "marker",
+                  "parent", "by_marker", "by", "rank_len", "rank", "signature", "key_hashes"],
+        "formats": ["u1", "u1", "<f8", "<u4", "<f8", "<u2", "<u2", "<i8", "u1", ("u1", 10), "u1", ("u1", 10), "u1",
+                    ("u1", (n, 9)), ("<u4", num_perm), ("<u4", num_keys)],
+        "offsets": [0, 1, 2, 10, 14, 22, 24, 26, _HEAD.size, _HEAD.size + 1, by_at, by_at + 1, rank_at - 1, rank_at,
+                    sig, sig + 4 * num_perm],
         "itemsize": len(first)})
     rows = np.frombuffer(b"".join(values), dtype)
-    ok = ((rows["version"] == ENTRY_VERSION) & (rows["marker"] == 0) & (rows["num_perm"] == num_perm)
-          & (rows["num_keys"] == num_keys))
+    ok = ((rows["version"] == ENTRY_VERSION) & (rows["flags"] == flags) & (rows["marker"] == 0)
+          & (rows["num_perm"] == num_perm) & (rows["num_keys"] == num_keys) & (rows["rank_len"] == n))
+    if flags & LINKED:
+        ok &= rows["by_marker"] == 0
     return rows, ok
 
 
-def canonical_rows(values: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Canonical values of one length with hex doc ids, read at once: ``(doc ids as 10 raw
-    bytes, rank item kinds (ord b"i"/b"f"), the items read as int64, read as float64, mask of
-    the rows in this layout)``; None when the length fits no such layout."""
-    n, extra = divmod(len(values[0]) - 2 - _HEX_ID, 9)
-    if extra or n < 0:
-        return None
-    raw = np.frombuffer(b"".join(values), np.uint8).reshape(len(values), 2 + _HEX_ID + 9 * n)
-    ok = (raw[:, 0] == CANONICAL_VERSION) & (raw[:, 1] == 0) & (raw[:, 1 + _HEX_ID] == n)
-    items = raw[:, 2 + _HEX_ID:].reshape(len(values), n, 9)
+def rank_columns(items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rank items of :func:`entry_rows` (uint8[rows, n, 9]) as ``(kinds (ord b"i"/b"f"),
+    values read as int64, values read as float64)``."""
     body = np.ascontiguousarray(items[:, :, 1:])
-    return raw[:, 2:2 + 10], items[:, :, 0], body.view("<i8")[..., 0], body.view("<f8")[..., 0], ok
+    return items[:, :, 0], body.view("<i8")[..., 0], body.view("<f8")[..., 0]
 
 
 def encode_rank(rank: tuple) -> bytes:
@@ -191,7 +217,8 @@ def encode_rank(rank: tuple) -> bytes:
     return b"".join(parts)
 
 
-def decode_rank(buf: bytes | memoryview, at: int = 0) -> tuple:
+def decode_rank(buf: bytes | memoryview, at: int = 0) -> tuple[tuple, int]:
+    """The rank at ``at``, and the offset after it."""
     n = buf[at]
     at += 1
     out: list[float | int] = []
@@ -204,15 +231,4 @@ def decode_rank(buf: bytes | memoryview, at: int = 0) -> tuple:
         else:
             raise CodecError(f"unknown rank item kind {kind!r}")
         at += 9
-    return tuple(out)
-
-
-def encode_canonical(doc_id: str, rank: tuple) -> bytes:
-    return struct.pack("<B", CANONICAL_VERSION) + pack_id(doc_id) + encode_rank(rank)
-
-
-def decode_canonical(value: bytes) -> tuple[str, tuple]:
-    if value[0] != CANONICAL_VERSION:
-        raise CodecError(f"canonical record version {value[0]}, this code reads {CANONICAL_VERSION}")
-    doc_id, at = unpack_id(value, 1)
-    return doc_id, decode_rank(value, at)
+    return tuple(out), at

@@ -20,14 +20,23 @@
    (different stories on one site must stay apart): only a resemblance of at least
    ``same_site`` counts (the same page posted twice). Each entry stores its site key
    (:attr:`Entry.site`), so the rule holds after a restore and across instances.
+3. **Insert.** The entry goes in as a root of its own under its band keys
+   (:meth:`Index.insert`). For each key the index returns who held it before, so another
+   process's copy inserted at the same moment is seen by at least one of the two; it is
+   verified like a candidate.
+4. **Unite.** A cluster is a connected component of the match relation: the document and
+   the roots of all its matches become one tree, whose root is the member first in
+   ``(rank, doc id)`` order (:func:`stream.dedup.canonical.rank`), the cluster's
+   canonical. Every other root is linked under it (:meth:`Index.link`, a compare-and-set);
+   their clusters are *retired*: a document that matches two clusters merges them, and a
+   better-ranked copy arriving later becomes the root of its cluster. Membership, root and
+   canonical are therefore a function of the set of documents, not of their order.
 
-   The best-scoring match's cluster wins (ties: the smaller cluster id).
-3. **Claim.** The entry is inserted with :meth:`Index.claim`, an atomic compare-and-insert:
-   when a key meanwhile holds documents not yet verified, they are verified and the claim
-   is retried, so two processes never found two clusters for one story.
-4. **Canonical.** :meth:`Index.promote` makes the document the cluster's canonical when its
-   rank (:func:`stream.dedup.canonical.rank`) is strictly better; a duplicate that takes
-   over an existing cluster is published again (``republish=True``).
+The cluster id is the root's doc id, which is also the canonical's id. A decision reports
+the retired cluster ids (``replaces``), so the service can delete their keys. A document
+decided again (re-delivery, or a batch processed again after an outage cut its decision
+short) finishes what the first decision may not have reached, and gets the cluster's
+current state back: it is never a duplicate of itself.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ import numpy as np
 import xxhash
 
 from stream.dedup.fingerprint import NUM_PERM, Fingerprint
-from stream.dedup.index import Canonical, Entry, Index
+from stream.dedup.index import Entry, Index
 
 BANDS, ROWS = 32, 2  # the first BANDS*ROWS signature values; see docs/dedup.md
 THRESHOLD = 0.6  # see docs/dedup.md for the sweep
@@ -82,11 +91,11 @@ def site_key(site: str | None) -> int:
 @dataclass(frozen=True, slots=True)
 class Decision:
     doc_id: str
-    cluster_id: str
-    canonical: bool  # this document is now the cluster's published version
+    cluster_id: str  # the cluster's root, which is its canonical
+    canonical: bool  # this document is the cluster's canonical
     duplicate_of: str | None  # the cluster's canonical when this one is a duplicate
-    similarity: float | None  # the match score (containment or resemblance), None for a founder
-    republish: bool = False  # a better canonical for an existing cluster
+    similarity: float | None  # its best match score (containment or resemblance), None for none
+    replaces: tuple[str, ...] = ()  # cluster ids this decision retired: linked under cluster_id
 
 
 def band_keys(signature: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[bytes]:
@@ -136,49 +145,71 @@ class Deduper:
         return score(doc.fingerprint, cand.signature, cand.size, self.min_size, self.min_ratio)
 
     def decide(self, doc: Doc) -> Decision:
-        prior = self.index.lookup(doc.doc_id)
-        if prior is not None:
-            return self._replayed(doc, prior)
         keys = band_keys(doc.fingerprint.signature)
         site = site_key(doc.site or getattr(doc.rank, "site", None))
+        prior = self.index.lookup(doc.doc_id)
         seen: set[str] = {doc.doc_id}
-        best: tuple[float, str] | None = None
-        pending = self.index.candidates(keys)
+        scores: dict[str, float] = {}
+        self._verify(doc, site, self.index.candidates(keys), seen, scores)
+        if prior is None:
+            entry = Entry(doc.doc_id, doc.doc_id, doc.fingerprint.signature, doc.fingerprint.size, tuple(doc.rank),
+                          doc.event_time, max(scores.values(), default=None), site)
+            self._verify(doc, site, self.index.insert(entry, keys, seen), seen, scores)
+            similarity = max(scores.values(), default=None)
+        else:
+            similarity = prior.similarity
+        retired = self._unite(doc.doc_id, scores)
+        if prior is not None:  # decided before: what that decision retired, finished or not
+            retired = self._retired_by(doc.doc_id, scores)
+        root = self.index.root(doc.doc_id)
+        cluster_id = root.doc_id if root is not None else doc.doc_id
+        canonical = cluster_id == doc.doc_id
+        return Decision(doc.doc_id, cluster_id, canonical, None if canonical else cluster_id, similarity,
+                        tuple(sorted(retired)))
+
+    def _verify(self, doc: Doc, site: int, entries: list[Entry], seen: set[str], scores: dict[str, float]) -> None:
+        """Score the entries not seen yet; keep the matches."""
+        for cand in entries:
+            if cand.doc_id in seen:
+                continue
+            seen.add(cand.doc_id)
+            sim = self.match(doc, cand, site)
+            if sim >= self.threshold:
+                scores[cand.doc_id] = sim
+
+    def _unite(self, doc_id: str, matches: dict[str, float]) -> list[str]:
+        """Make ``doc_id`` and its matches one tree under the first root in ``(rank, id)``
+        order; return the roots this call linked under it (``doc_id`` itself excepted). A
+        link fails only when another process linked that root meanwhile: look again."""
+        retired: list[str] = []
         while True:
-            for cand in pending:
-                if cand.doc_id in seen:
-                    continue
-                seen.add(cand.doc_id)
-                sim = self.match(doc, cand, site)
-                # ties: the smaller cluster id, so the result does not depend on candidate order
-                if sim >= self.threshold and (best is None or sim > best[0]
-                                              or (sim == best[0] and cand.cluster_id < best[1])):
-                    best = (sim, cand.cluster_id)
-            cluster_id, sim = (best[1], best[0]) if best else (doc.doc_id, None)
-            entry = Entry(doc.doc_id, cluster_id, doc.fingerprint.signature, doc.fingerprint.size,
-                          doc.event_time, sim, site)
-            pending = self.index.claim(entry, keys, seen)
-            if not pending:
-                break
-        promoted = self.index.promote(cluster_id, Canonical(doc.doc_id, doc.rank))
-        if best is None:
-            return Decision(doc.doc_id, cluster_id, True, None, None)
-        if promoted:
-            return Decision(doc.doc_id, cluster_id, True, None, sim, republish=True)
-        current = self.index.canonical(cluster_id)
-        return Decision(doc.doc_id, cluster_id, False, current.doc_id if current else cluster_id, sim)
+            roots = {}
+            for member in (doc_id, *matches):
+                root = self.index.root(member)
+                if root is not None:  # None: expired meanwhile
+                    roots[root.doc_id] = root
+            if len(roots) <= 1:
+                return retired
+            first, *rest = sorted(roots.values(), key=Entry.order)
+            raced = False
+            for root in rest:
+                if self.index.link(root.doc_id, first.doc_id, doc_id) is None:
+                    if root.doc_id != doc_id:
+                        retired.append(root.doc_id)
+                else:
+                    raced = True
+            if not raced:
+                return retired
 
-    def _replayed(self, doc: Doc, entry: Entry) -> Decision:
-        """Same decision as the first time: a record is never a duplicate of itself. A first
-        decision cut short after the claim (the index stopped answering) is finished here:
-        the promotion it did not reach is tried again, and does nothing if it was reached."""
-        current = self.index.canonical(entry.cluster_id)
-        if (current is None or current.doc_id != entry.doc_id) and self.index.promote(
-                entry.cluster_id, Canonical(doc.doc_id, doc.rank)):
-            current = Canonical(doc.doc_id, doc.rank)
-        if current is not None and current.doc_id == entry.doc_id:
-            return Decision(entry.doc_id, entry.cluster_id, True, None, entry.similarity,
-                            republish=entry.cluster_id != entry.doc_id)
-        return Decision(entry.doc_id, entry.cluster_id, False,
-                        current.doc_id if current else entry.cluster_id, entry.similarity)
-
+    def _retired_by(self, doc_id: str, matches: dict[str, float]) -> list[str]:
+        """The nodes that ``doc_id``'s decision linked, found on the paths from its matches
+        to their root (``Entry.linked_by``)."""
+        out, walked = set(), set()
+        for member in matches:
+            node = self.index.lookup(member)
+            while node is not None and not node.is_root and node.doc_id not in walked:
+                walked.add(node.doc_id)
+                if node.linked_by == doc_id and node.doc_id != doc_id:
+                    out.add(node.doc_id)
+                node = self.index.lookup(node.parent)
+        return sorted(out)

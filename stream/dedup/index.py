@@ -1,11 +1,20 @@
 """The dedup index: one narrow interface, several backends.
 
-The decision logic (:mod:`stream.dedup.decide`) talks only to :class:`Index`.
-Every write that could race between service instances is one atomic call
-(:meth:`Index.claim`, :meth:`Index.promote`), so a backend shared between
-processes (Redis, :mod:`stream.dedup.redis_index`) can implement it as a single script.
-The embedded backend is :class:`~stream.dedup.memory_index.MemoryIndex` (also importable
-from here).
+The decision logic (:mod:`stream.dedup.decide`) talks only to :class:`Index`. The index
+holds every recent document as an :class:`Entry` under its LSH band keys, and the clusters
+as a forest: each entry points to a parent, a *root* points to itself, and a cluster is a
+tree whose root is its best-ranked member, its canonical. Every write that could race
+between processes touches one document's record and is atomic on its own:
+
+* :meth:`Index.insert` stores an entry and adds it under each band key; per key, it
+  returns who held the key before it;
+* :meth:`Index.link` is a compare-and-set: it points a root to another node only while it
+  is still a root;
+* :meth:`Index.touch` raises a node's expiry time, and its ancestors'.
+
+So a backend shared by several processes (Redis, :mod:`stream.dedup.redis_index`) needs no
+multi-key transaction; ``docs/state.md`` gives the argument. The embedded backend is
+:class:`~stream.dedup.memory_index.MemoryIndex` (also importable from here).
 """
 
 from __future__ import annotations
@@ -19,23 +28,25 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One indexed document and the decision it got."""
+    """One indexed document and its place in the cluster forest."""
 
     doc_id: str
-    cluster_id: str
+    parent: str  # the node it points to; itself for a root (the cluster's canonical)
     signature: np.ndarray  # uint32[num_perm]
     size: int  # distinct shingles
-    event_time: float  # epoch seconds, drives expiry
-    similarity: float | None = None  # to the cluster, None for the cluster's founder
+    rank: tuple  # its canonical rank (:func:`stream.dedup.canonical.rank`), smaller is better
+    latest: float  # epoch seconds: the newest event time of it and of what points to it; drives expiry
+    similarity: float | None = None  # its best match when it was decided, None for none
     site: int = 0  # the page's site key (:func:`stream.dedup.decide.site_key`), 0: unknown
+    linked_by: str | None = None  # the document whose decision linked this root under another
 
+    @property
+    def is_root(self) -> bool:
+        return self.parent == self.doc_id
 
-@dataclass(frozen=True, slots=True)
-class Canonical:
-    """The document currently published for a cluster and the rank that chose it."""
-
-    doc_id: str
-    rank: tuple  # smaller is better; compared only between ranks of one shape
+    def order(self) -> tuple:
+        """The total order that picks a cluster's root: rank, then id."""
+        return (tuple(self.rank), self.doc_id)
 
 
 Change = tuple[bytes, bytes | None]  # a changelog record: key, value (None: tombstone)
@@ -43,36 +54,37 @@ Change = tuple[bytes, bytes | None]  # a changelog record: key, value (None: tom
 
 class Index(Protocol):
     durable: bool  # True when the backend keeps its own state (no changelog needed)
+    shared: bool  # True when other processes write it too: a root may be linked at any time
 
     def lookup(self, doc_id: str) -> Entry | None:
-        """The entry of an already indexed document (re-delivery), else None."""
+        """The entry of an indexed document, else None."""
 
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
-        """Entries sharing at least one LSH band key."""
+        """Entries holding at least one of the LSH band ``keys``, by doc id."""
 
-    def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
-        """Atomically insert ``entry`` under ``keys`` unless a key holds a document
-        not in ``seen``. Returns [] when inserted, else the unseen entries (and
-        inserts nothing), so the caller verifies them and tries again."""
+    def insert(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
+        """Store ``entry`` (a root) and add it under each of ``keys``. Returns the entries not
+        in ``seen`` that held any of the keys before it: for each key, the addition and the
+        read of its earlier holders are one atomic step."""
 
-    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
-        """Atomically make ``candidate`` the cluster's canonical if there is none
-        yet or its rank is strictly better. True when it changed."""
+    def root(self, doc_id: str) -> Entry | None:
+        """The root of the tree that holds ``doc_id`` (None when it is not indexed)."""
 
-    def canonical(self, cluster_id: str) -> Canonical | None:
-        """The cluster's current canonical."""
+    def link(self, child: str, parent: str, by: str) -> str | None:
+        """Atomically point ``child`` to ``parent``, recording ``by``, if ``child`` is still a
+        root. None when it was linked, else the parent ``child`` has meanwhile."""
+
+    def touch(self, doc_id: str, latest: float) -> None:
+        """Raise the expiry time of ``doc_id`` and of each of its ancestors to ``latest``."""
 
     def expire(self, older_than: float) -> int:
-        """Drop entries whose event time is before ``older_than``; return how many."""
+        """Drop entries whose ``latest`` is before ``older_than``; return how many."""
 
     def drain_changes(self) -> list[Change]:
         """Changelog records of every mutation since the last call (last write wins per key)."""
 
-    def apply(self, key: bytes, value: bytes | None) -> None:
-        """Replay one changelog record (restore)."""
-
     def apply_many(self, records: Iterable[Change]) -> None:
-        """Replay a batch of changelog records (restore; faster than :meth:`apply` on each)."""
+        """Replay changelog records (restore)."""
 
     def __len__(self) -> int: ...
 

@@ -1,21 +1,21 @@
-"""The embedded index backend, built to hold a million documents in well under 1 KB each.
+"""The embedded index backend, built to hold a million documents in about 1 KB each.
 
 No Python object per document:
 
-* **Rows.** A document is a *slot*: one row of numpy columns (id as 10 raw bytes, cluster
-  id, event time, size, similarity, site, the 32-bit hashes of its band keys, the cluster's
-  canonical and rank when the document founded a cluster) plus a row of a chunked uint32
-  signature matrix. Freed slots are reused.
+* **Rows.** A document is a *slot*: one row of numpy columns (id, parent and linked-by as
+  10 raw bytes each, expiry time, size, similarity, site, rank, the 32-bit hashes of its
+  band keys) plus a row of a chunked uint32 signature matrix. Freed slots are reused.
 * **Band keys.** One :class:`~stream.dedup.hashtable.Table` of ``slot * bands + position``
   codes in 16 sub-tables; a probe reads 128 cells at once (32 in bulk calls) for all keys
   of a call. A cell is verified against the stored key hash, so a 32-bit collision costs at
   most a spurious candidate, which the Deduper verifies anyway. A second table maps doc ids
-  to slots.
-* **Expiry.** Slots sit in hour buckets of event time; :meth:`MemoryIndex.expire` drops
-  whole buckets and filters only the bucket of the cut-off, so a call that expires
-  nothing is O(1).
-* **Changelog.** Every mutation marks its key; :meth:`MemoryIndex.drain_changes` returns
-  the current state of each marked key (plus tombstones) in the :mod:`~stream.dedup.codec`
+  to slots; a parent is found through it.
+* **Expiry.** Slots sit in hour buckets of their ``latest`` time; :meth:`MemoryIndex.expire`
+  drops whole buckets and filters only the bucket of the cut-off, so a call that expires
+  nothing is O(1). A parent's ``latest`` covers its children's, so a parent never goes
+  before a node that points to it.
+* **Changelog.** Every mutation marks its row; :meth:`MemoryIndex.drain_changes` returns
+  the current state of each marked row (plus tombstones) in the :mod:`~stream.dedup.codec`
   format; :meth:`MemoryIndex.apply` and :meth:`MemoryIndex.apply_many` replay them (restore).
 """
 
@@ -30,9 +30,9 @@ import numpy as np
 
 from stream.dedup import codec
 from stream.dedup.hashtable import Table, TableFull, id_hash, id_hashes, rebuilt
-from stream.dedup.index import Canonical, Change, Entry
+from stream.dedup.index import Change, Entry
 from stream.dedup.memory_rows import (
-    BUCKET, CANON, CHUNK_BITS, COLUMNS, DIRTY, ENTRY, ID_MAX_LOAD, ID_TARGET_LOAD, MAX_LOAD, RANK_COLS, TARGET_LOAD,
+    BUCKET, CHUNK_BITS, COLUMNS, DIRTY, ENTRY, ID_MAX_LOAD, ID_TARGET_LOAD, MAX_LOAD, NO_ID, RANK_COLS, TARGET_LOAD,
     USED, BulkRows, id_bytes)
 
 
@@ -45,6 +45,7 @@ class MemoryIndex(BulkRows):
     """
 
     durable = False
+    shared = False
 
     def __init__(self, capacity: int = 1024, bands: int = 32, changelog: bool = True) -> None:
         self._cap = self._n = self._entries = 0
@@ -77,38 +78,38 @@ class MemoryIndex(BulkRows):
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
         return self._entries_at(self._find(keys)[1])
 
-    def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
+    def insert(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
         h, slots = self._find(keys)
         unseen = [s for s, doc_id in zip(slots, self._ids_of(slots)) if doc_id not in seen]
-        if unseen:
-            return self._entries_at(unseen)
+        held = self._entries_at(unseen) if unseen else []
         slot = self._slot(entry.doc_id)
         if slot < 0:
             slot = self._new_slot(self._id_key(entry.doc_id))
-        elif self._flags[slot] & ENTRY:  # claimed again: replace
+        elif self._flags[slot] & ENTRY:  # inserted again: replace
             self._unindex(np.array([slot]))
-        self._write_entry(slot, self._id_key(entry.cluster_id), entry.signature, entry.size, entry.event_time,
-                          math.nan if entry.similarity is None else entry.similarity, h, entry.site)
+        self._write_entry(slot, entry, h)
         self._index(slot, h)
-        self._mark(slot, ENTRY)
-        return []
+        self._mark(slot)
+        return held
 
-    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
-        slot = self._slot(cluster_id)
-        if slot >= 0 and self._flags[slot] & CANON and not candidate.rank < self._rank_of(slot):
-            return False
-        if slot < 0:  # the founder is gone (expired): a row for the canonical alone
-            slot = self._new_slot(self._id_key(cluster_id))
-            self._set_time(slot, self._time_of(id_bytes(candidate.doc_id)))
-        self._write_canon(slot, self._id_key(candidate.doc_id), candidate.rank)
-        self._mark(slot, CANON)
-        return True
-
-    def canonical(self, cluster_id: str) -> Canonical | None:
-        slot = self._slot(cluster_id)
-        if slot < 0 or not self._flags[slot] & CANON:
+    def root(self, doc_id: str) -> Entry | None:
+        slot = self._slot(doc_id)
+        if slot < 0 or not self._flags[slot] & ENTRY:
             return None
-        return Canonical(self._id_str(self._canon[slot]), self._rank_of(slot))
+        return self._entries_at([self._root_slot(slot)])[0]
+
+    def link(self, child: str, parent: str, by: str) -> str | None:
+        slot = self._slot(child)
+        if slot < 0 or not self._flags[slot] & ENTRY:
+            raise KeyError(child)
+        current = self._parent[slot].tobytes()
+        if current != self._idb[slot].tobytes():
+            return self._id_text(current)
+        self._parent[slot] = np.frombuffer(self._id_key(parent), np.uint8)
+        self._by[slot] = np.frombuffer(self._id_key(by), np.uint8)
+        self._mark(slot)
+        self._touch(self._slot(parent), float(self._time[slot]))
+        return None
 
     def expire(self, older_than: float) -> int:
         if math.isnan(older_than) or older_than == -math.inf or not self._heap:
@@ -136,105 +137,69 @@ class MemoryIndex(BulkRows):
         self._tombstones = []
         for s in dict.fromkeys(self._dirty_slots.tolist()):
             f = int(self._flags[s])
-            d = f >> DIRTY
             self._flags[s] = f & ((1 << DIRTY) - 1)
-            if d & ENTRY and f & ENTRY:
+            if f >> DIRTY & ENTRY and f & ENTRY:
                 n = self._nkeys[s]
                 sim = float(self._sim[s])
+                by = self._by[s].tobytes()
+                root = self._parent[s].tobytes() == self._idb[s].tobytes()
                 out.append((self._rkey(codec.ENTRY, s), codec.encode_entry(
-                    self._id_str(self._cluster[s]), self._sig_row(s), int(self._size[s]), float(self._time[s]),
-                    None if math.isnan(sim) else sim, self._keyh[s, :n], int(self._site[s]))))
-            if d & CANON and f & CANON:
-                out.append((self._rkey(codec.CANONICAL, s),
-                            codec.encode_canonical(self._id_str(self._canon[s]), self._rank_of(s))))
+                    self._id_str(self._parent[s]), self._sig_row(s), int(self._size[s]), float(self._time[s]),
+                    None if math.isnan(sim) else sim, self._keyh[s, :n], int(self._site[s]), self._rank_of(s),
+                    None if root or by == NO_ID else self._id_text(by))))
         self._dirty_slots = array("i")
         return out
 
     def apply(self, key: bytes, value: bytes | None) -> None:
         kind = key[:1]
-        if len(key) == 11 and kind in (codec.ENTRY, codec.CANONICAL):
+        if len(key) == 11 and kind == codec.ENTRY:
             raw = key[1:]  # a 20-hex-char id: no string on this path (restore speed)
         else:
             kind, doc_id = codec.parse_key(key)
             raw = self._id_key(doc_id)
-        part = ENTRY if kind == codec.ENTRY else CANON
+        if kind != codec.ENTRY:
+            return  # a canonical record of a version before the cluster forest: the root is the canonical now
         slot = self._slot_of(raw)
         if value is None:
-            if slot >= 0 and self._flags[slot] & part:
-                if part == ENTRY:
-                    self._entries -= 1
-                    self._stale = True
-                self._flags[slot] &= ~np.uint8(part)
-                if not self._flags[slot] & (ENTRY | CANON):
-                    self._free_slot(slot)
+            if slot >= 0 and self._flags[slot] & ENTRY:
+                self._entries -= 1
+                self._stale = True
+                self._free_slot(slot)
             return
-        if part == ENTRY:
-            flags, event_time, size, sim, num_perm, num_keys, site, at = codec.entry_head(value)
-            cluster, at = codec.unpack_id_raw(value, at)
-            sig = np.frombuffer(value, "<u4", num_perm, at)
-            hashes = np.frombuffer(value, "<u4", num_keys, at + 4 * num_perm)
-            if slot < 0:
-                slot = self._new_slot(raw)
-            self._write_entry(slot, cluster if isinstance(cluster, bytes) else self._id_key(cluster), sig, size,
-                              event_time, sim if flags & 1 else math.nan, hashes, site)
-            self._stale = True  # the band table is rebuilt once, before the next query
-        else:
-            if value[0] != codec.CANONICAL_VERSION:
-                raise codec.CodecError(f"canonical record version {value[0]}, "
-                                       f"this code reads {codec.CANONICAL_VERSION}")
-            canon, at = codec.unpack_id_raw(value, 1)
-            canon = canon if isinstance(canon, bytes) else self._id_key(canon)
-            if slot < 0:
-                slot = self._new_slot(raw)
-                self._set_time(slot, self._time_of(canon))
-            self._write_canon(slot, canon, codec.decode_rank(value, at))
+        rec = codec.decode_entry(value)
+        if slot < 0:
+            slot = self._new_slot(raw)
+        doc_id = self._id_text(raw)
+        self._write_entry(slot, Entry(doc_id, rec.parent, rec.signature, rec.size, rec.rank, rec.latest,
+                                      rec.similarity, rec.site, rec.linked_by), rec.key_hashes)
+        self._stale = True  # the band table is rebuilt once, before the next query
 
     def apply_many(self, records: Iterable[Change]) -> None:
         """Replay a batch of changelog records: the same state as :meth:`apply` on each (the
-        last record of a key wins), but the common records (20-hex-char ids) are decoded and
-        written in numpy batches (restore speed). Entries go first, canonicals last, so a
-        canonical finds its document's entry in the same batch."""
+        last record of a key wins), but the common records (20-hex-char ids, ranks of up to
+        ``RANK_COLS`` numbers) are decoded and written in numpy batches (restore speed)."""
         last: dict[bytes, bytes | None] = dict(records)
-        groups: dict[tuple[int, int], tuple[list[bytes], list[bytes]]] = {}  # (kind, value length)
+        groups: dict[int, tuple[list[bytes], list[bytes]]] = {}  # by value length
         rest: list[Change] = []
         for key, value in last.items():
-            if value is None or len(key) != 11 or key[0] not in _FAST_KINDS:
+            if value is None or len(key) != 11 or key[:1] != codec.ENTRY:
                 rest.append((key, value))
                 continue
-            group = groups.get((key[0], len(value)))
+            group = groups.get(len(value))
             if group is None:
-                group = groups[key[0], len(value)] = ([], [])
+                group = groups[len(value)] = ([], [])
             group[0].append(key)
             group[1].append(value)
-        canons = []
-        for (kind, _), (keys, values) in groups.items():
-            if kind == _CANON_KIND:
-                canons.append((keys, values))
-                continue
+        for keys, values in groups.values():
             got = codec.entry_rows(values)
-            ok = got[1] if got is not None else np.zeros(len(keys), bool)
+            ok = np.zeros(len(keys), bool)
+            if got is not None and got[1].any():
+                rows_ok = np.flatnonzero(got[1])
+                written = self._put_entries(_raw_ids(keys)[rows_ok], got[0][rows_ok])
+                ok[rows_ok[written]] = True
             rest += [(keys[i], values[i]) for i in np.flatnonzero(~ok).tolist()]
-            if ok.any():
-                self._put_entries(_raw_ids(keys)[ok], got[0][ok])
         for key, value in rest:
             self.apply(key, value)
-        for keys, values in canons:
-            got = codec.canonical_rows(values)
-            if got is None:
-                for key, value in zip(keys, values):
-                    self.apply(key, value)
-                continue
-            docs, kinds, ints, floats, ok = got
-            n = kinds.shape[1]
-            is_int = kinds == ord("i")
-            ok &= (n <= RANK_COLS) & (is_int | (kinds == ord("f"))).all(1)
-            ok &= (~is_int | ((ints > -(2**53)) & (ints < 2**53))).all(1)
-            for i in np.flatnonzero(~ok).tolist():  # long ranks, big ints, other layouts: one by one
-                self.apply(keys[i], values[i])
-            if ok.any():
-                rint = (is_int[ok].astype(np.uint8) << np.arange(n, dtype=np.uint8)).sum(1, dtype=np.uint8)
-                self._put_canons(_raw_ids(keys)[ok], docs[ok], np.where(is_int[ok], ints[ok].astype(np.float64),
-                                                                        floats[ok]), rint)
 
     def __len__(self) -> int:
         return self._entries
@@ -294,12 +259,6 @@ class MemoryIndex(BulkRows):
                 return s
         return -1
 
-    def _time_of(self, b: bytes) -> float:
-        slot = self._slot_of(b)
-        if slot >= 0 and self._flags[slot] & ENTRY:
-            return float(self._time[slot])
-        return self._max_time if math.isfinite(self._max_time) else 0.0
-
     def _new_slot(self, b: bytes) -> int:
         if self._free:
             slot = self._free.pop()
@@ -336,8 +295,8 @@ class MemoryIndex(BulkRows):
                 heapq.heappush(self._heap, b)
             bucket.append(slot)
 
-    def _write_entry(self, slot: int, cluster: bytes, signature: np.ndarray, size: int, event_time: float,
-                     similarity: float, h: np.ndarray, site: int) -> None:
+    def _write_entry(self, slot: int, entry: Entry, h: np.ndarray) -> None:
+        signature = entry.signature
         if len(h) > self._nb:
             if len(h) > 255:
                 raise ValueError("at most 255 band keys per document")
@@ -349,19 +308,20 @@ class MemoryIndex(BulkRows):
         while len(self._sig) <= slot >> CHUNK_BITS:
             self._sig.append(np.zeros((1 << CHUNK_BITS, self._perm), np.uint32))
         self._sig_row(slot)[:] = signature
-        self._cluster[slot] = np.frombuffer(cluster, np.uint8)
-        self._size[slot] = size
-        self._sim[slot] = similarity
-        self._site[slot] = site
+        self._parent[slot] = np.frombuffer(self._id_key(entry.parent), np.uint8)
+        self._by[slot] = np.frombuffer(NO_ID if entry.linked_by is None else self._id_key(entry.linked_by), np.uint8)
+        self._size[slot] = entry.size
+        self._sim[slot] = math.nan if entry.similarity is None else entry.similarity
+        self._site[slot] = entry.site
         self._nkeys[slot] = len(h)
         self._keyh[slot, : len(h)] = h
+        self._write_rank(slot, entry.rank)
         if not self._flags[slot] & ENTRY:
             self._entries += 1
         self._flags[slot] |= ENTRY
-        self._set_time(slot, float(event_time))
+        self._set_time(slot, float(entry.latest))
 
-    def _write_canon(self, slot: int, doc: bytes, rank: tuple) -> None:
-        self._canon[slot] = np.frombuffer(doc, np.uint8)
+    def _write_rank(self, slot: int, rank: tuple) -> None:
         self._odd_ranks.pop(slot, None)
         types = [type(x) for x in rank]
         if len(rank) <= RANK_COLS and all(t is float or (t is int and abs(x) < 2**53) for t, x in zip(types, rank)):
@@ -371,7 +331,6 @@ class MemoryIndex(BulkRows):
         else:
             self._rlen[slot] = 255
             self._odd_ranks[slot] = tuple(rank)
-        self._flags[slot] |= CANON
 
     def _rank_of(self, slot: int) -> tuple:
         n = int(self._rlen[slot])
@@ -381,20 +340,45 @@ class MemoryIndex(BulkRows):
         return tuple(int(v) if ints >> i & 1 else float(v) for i, v in enumerate(self._rank[slot, :n].tolist()))
 
     def _ids_of(self, slots: list[int], column: str = "_idb") -> list[str]:
-        """:meth:`_id_str` of a 10-byte id column (doc or cluster id) in many slots at once."""
+        """:meth:`_id_str` of a 10-byte id column (doc, parent or linked-by id) in many slots at once."""
         raw = getattr(self, column)[slots].tobytes()
         return [self._id_text(raw[i:i + 10]) for i in range(0, len(raw), 10)]
 
     def _entries_at(self, slots: list[int]) -> list[Entry]:
         """The entries in ``slots``, by doc id: the columns are read once for all."""
-        rows = zip(self._ids_of(slots), self._ids_of(slots, "_cluster"), slots, self._size[slots].tolist(),
-                   self._time[slots].tolist(), self._sim[slots].tolist(), self._site[slots].tolist())
-        return sorted((Entry(doc_id, cluster_id, self._sig_row(s).copy(), size, t, None if math.isnan(sim) else sim,
-                             site) for doc_id, cluster_id, s, size, t, sim, site in rows), key=lambda e: e.doc_id)
+        ids, parents, bys = self._ids_of(slots), self._ids_of(slots, "_parent"), self._by[slots].tobytes()
+        rows = zip(ids, parents, slots, self._size[slots].tolist(), self._time[slots].tolist(),
+                   self._sim[slots].tolist(), self._site[slots].tolist(), range(0, len(bys), 10))
+        return sorted((Entry(doc_id, parent, self._sig_row(s).copy(), size, self._rank_of(s), t,
+                             None if math.isnan(sim) else sim, site,
+                             None if parent == doc_id or bys[b:b + 10] == NO_ID else self._id_text(bys[b:b + 10]))
+                       for doc_id, parent, s, size, t, sim, site, b in rows), key=lambda e: e.doc_id)
 
-    def _mark(self, slot: int, part: int) -> None:
+    def _root_slot(self, slot: int) -> int:
+        """The slot of the root above ``slot`` (a missing parent ends the walk: it expired)."""
+        while True:
+            parent = self._parent[slot].tobytes()
+            if parent == self._idb[slot].tobytes():
+                return slot
+            up = self._slot_of(parent)
+            if up < 0 or not self._flags[up] & ENTRY:
+                return slot
+            slot = up
+
+    def _touch(self, slot: int, latest: float) -> None:
+        """Raise the expiry time of ``slot`` and its ancestors to ``latest`` (a parent's time
+        already covers its children's, so the walk stops at the first that is late enough)."""
+        while slot >= 0 and self._flags[slot] & ENTRY and self._time[slot] < latest:
+            self._set_time(slot, latest)
+            self._mark(slot)
+            parent = self._parent[slot].tobytes()
+            if parent == self._idb[slot].tobytes():
+                return
+            slot = self._slot_of(parent)
+
+    def _mark(self, slot: int) -> None:
         if self._changelog:
-            self._flags[slot] |= part << DIRTY
+            self._flags[slot] |= ENTRY << DIRTY
             self._dirty_slots.append(slot)
 
     def _drop(self, slots: np.ndarray) -> int:
@@ -402,12 +386,8 @@ class MemoryIndex(BulkRows):
         if entries.size and not self._stale:
             self._unindex(entries)
         for s in slots.tolist():
-            f = self._flags[s]
-            if self._changelog:
-                if f & ENTRY:
-                    self._tombstones.append(self._rkey(codec.ENTRY, s))
-                if f & CANON:
-                    self._tombstones.append(self._rkey(codec.CANONICAL, s))
+            if self._changelog and self._flags[s] & ENTRY:
+                self._tombstones.append(self._rkey(codec.ENTRY, s))
             self._free_slot(s)
         self._entries -= len(entries)
         if self._bands.tombs > self._bands.size // 4:
@@ -417,7 +397,7 @@ class MemoryIndex(BulkRows):
     # --- the two hash tables ------------------------------------------------------------
     def _find(self, keys: Sequence[bytes]) -> tuple[np.ndarray, list[int]]:
         """Hashes of ``keys`` and the slots holding any of them (the last answer is reused
-        while nothing changed: the Deduper asks ``candidates`` then ``claim`` with one list)."""
+        while nothing changed: the Deduper asks ``candidates`` then ``insert`` with one list)."""
         if self._stale:
             self._rebuild_bands()
         last = self._last
@@ -470,9 +450,6 @@ class MemoryIndex(BulkRows):
         slots = np.flatnonzero(self._flags[: self._n] != 0)
         h = id_hashes(self._idb[slots])
         self._ids = rebuilt(0, len(slots), ID_TARGET_LOAD, lambda t: t.build(h, slots))
-
-
-_FAST_KINDS, _CANON_KIND = frozenset(codec.ENTRY + codec.CANONICAL), codec.CANONICAL[0]
 
 
 def _raw_ids(keys: list[bytes]) -> np.ndarray:

@@ -17,19 +17,20 @@ import numpy as np
 from stream.dedup import codec
 from stream.dedup.hashtable import TableFull, id_hashes
 
-ENTRY, CANON, USED = 1, 2, 4  # row flags; ``part << DIRTY``: changed since the last drain
+ENTRY, USED = 1, 4  # row flags; ``ENTRY << DIRTY``: changed since the last drain
 DIRTY = 3
 BUCKET = 3600.0  # seconds of event time per expiry bucket
 CHUNK_BITS = 15  # signature rows per chunk: 2**15
-RANK_COLS = 4  # numbers of a rank stored inline (canonical.rank has 4); other ranks go to a dict
+RANK_COLS = 5  # numbers of a rank stored inline (canonical.rank has 5); other ranks go to a dict
 MAX_LOAD, TARGET_LOAD = 0.75, 0.6  # band table: grow past the first, to the second
 ID_MAX_LOAD, ID_TARGET_LOAD = 0.5, 0.35  # id table: 4 bytes a cell, short probes matter more
-COLUMNS = (  # name, dtype, trailing shape
+COLUMNS = (  # name, dtype, trailing shape; ``_time`` is the entry's ``latest`` (expiry)
     ("_idb", np.uint8, (10,)), ("_flags", np.uint8, ()),
     ("_time", np.float64, ()), ("_size", np.uint32, ()), ("_sim", np.float64, ()), ("_site", np.int64, ()),
-    ("_cluster", np.uint8, (10,)), ("_nkeys", np.uint8, ()), ("_canon", np.uint8, (10,)),
+    ("_parent", np.uint8, (10,)), ("_by", np.uint8, (10,)), ("_nkeys", np.uint8, ()),
     ("_rank", np.float64, (RANK_COLS,)), ("_rlen", np.uint8, ()), ("_rint", np.uint8, ()),
 )
+NO_ID = bytes(10)  # ``_by`` of a node nobody linked
 
 
 def id_bytes(doc_id: str) -> bytes:
@@ -88,8 +89,19 @@ class BulkRows:
                 heapq.heappush(self._heap, bucket)
             arr.extend(part.tolist())
 
-    def _put_entries(self, ids: np.ndarray, rows: np.ndarray) -> None:
-        """:meth:`_write_entry` on many rows of :func:`codec.entry_rows`."""
+    def _put_entries(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """:meth:`_write_entry` on many rows of :func:`codec.entry_rows` whose ranks are
+        inline (see :meth:`_inline_ranks`); returns a mask of the rows written (the others
+        must go one by one)."""
+        kinds, ints, floats = codec.rank_columns(rows["rank"])
+        n = kinds.shape[1]
+        is_int = kinds == ord("i")
+        ok = (n <= RANK_COLS) & (is_int | (kinds == ord("f"))).all(1)
+        ok &= (~is_int | ((ints > -(2**53)) & (ints < 2**53))).all(1)
+        if not ok.any():
+            return ok
+        ids, rows, is_int = ids[ok], rows[ok], is_int[ok]
+        ranks = np.where(is_int, ints[ok].astype(np.float64), floats[ok])
         num_keys, num_perm = rows.dtype["key_hashes"].shape[0], rows.dtype["signature"].shape[0]
         if num_keys > self._nb:
             if num_keys > 255:
@@ -109,34 +121,21 @@ class BulkRows:
         for c in np.unique(chunk).tolist():
             sel = chunk == c
             self._sig[c][slots[sel] & ((1 << CHUNK_BITS) - 1)] = rows["signature"][sel]
-        self._cluster[slots] = rows["cluster"]
-        self._size[slots] = rows["size"]
-        self._sim[slots] = np.where(rows["flags"] & 1, rows["similarity"], math.nan)
-        self._site[slots] = rows["site"]
-        self._nkeys[slots] = num_keys
-        self._keyh[slots, :num_keys] = rows["key_hashes"]
-        self._entries += int(np.count_nonzero((self._flags[slots] & ENTRY) == 0))
-        self._flags[slots] |= ENTRY
-        self._set_times(slots, rows["event_time"].astype(np.float64))
-        self._stale = True
-
-    def _put_canons(self, ids: np.ndarray, docs: np.ndarray, ranks: np.ndarray, rint: np.ndarray) -> None:
-        """:meth:`_write_canon` on many inline ranks of one length."""
-        slots = self._resolve(ids)
-        new = slots < 0
-        if new.any():  # the founder is gone: time of the canonical's entry, else the latest
-            fresh = self._new_slots(ids[new])
-            slots[new] = fresh
-            of = self._resolve(docs[new])
-            has = of >= 0
-            has[has] = (self._flags[of[has]] & ENTRY) != 0
-            latest = self._max_time if math.isfinite(self._max_time) else 0.0
-            self._set_times(fresh, np.where(has, self._time[np.maximum(of, 0)], latest))
         if self._odd_ranks:
             for s in slots.tolist():
                 self._odd_ranks.pop(s, None)
-        self._canon[slots] = docs
-        self._rank[slots, : ranks.shape[1]] = ranks
-        self._rlen[slots] = ranks.shape[1]
-        self._rint[slots] = rint
-        self._flags[slots] |= CANON
+        self._parent[slots] = rows["parent"]
+        self._by[slots] = np.where((rows["flags"] & codec.LINKED != 0)[:, None], rows["by"], 0)
+        self._size[slots] = rows["size"]
+        self._sim[slots] = np.where(rows["flags"] & codec.HAS_SIMILARITY, rows["similarity"], math.nan)
+        self._site[slots] = rows["site"]
+        self._nkeys[slots] = num_keys
+        self._keyh[slots, :num_keys] = rows["key_hashes"]
+        self._rank[slots, :n] = ranks
+        self._rlen[slots] = n
+        self._rint[slots] = (is_int.astype(np.uint8) << np.arange(n, dtype=np.uint8)).sum(1, dtype=np.uint8)
+        self._entries += int(np.count_nonzero((self._flags[slots] & ENTRY) == 0))
+        self._flags[slots] |= ENTRY
+        self._set_times(slots, rows["latest"].astype(np.float64))
+        self._stale = True
+        return ok

@@ -1,4 +1,4 @@
-"""The canonical rank: earliest published, then original-source signals, then first seen."""
+"""The canonical rank: earliest published, then original-source signals, then first seen, then the id."""
 
 from __future__ import annotations
 
@@ -42,3 +42,10 @@ def test_first_seen_breaks_ties_and_shape_is_fixed() -> None:
     a = rank("https://a.example/x", None, seen=1.0)
     b = rank("https://b.example/x", None, seen=2.0)
     assert a < b and len(a) == len(b) == len(rank("https://c.example/x", "2022-02-21"))
+
+
+def test_the_document_id_breaks_the_last_tie() -> None:
+    a = rank("https://a.example/x", None, seen=1.0, doc_id="00000000000010000000")
+    b = rank("https://b.example/x", None, seen=1.0, doc_id="000000000000a0000000")
+    assert a < b and a[:4] == b[:4]
+    assert rank("https://a.example/x", doc_id="odd id") != rank("https://a.example/x", doc_id="other id")

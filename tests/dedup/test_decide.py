@@ -1,13 +1,15 @@
-"""The decision on the issue's cases: copies join, look-alikes stay apart, replays are stable."""
+"""The decision on the issue's cases: copies join, look-alikes stay apart, replays are stable,
+and the outcome does not depend on the order the documents come in."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
 from stream.clean import clean
-from stream.dedup import Deduper, Doc, MemoryIndex, fingerprint
+from stream.dedup import Decision, Deduper, Doc, MemoryIndex, fingerprint
 from stream.dedup.canonical import rank
-from stream.dedup.index import Canonical
 from stream.errors import IndexUnavailable
 from tests.dedup.conftest import make_doc, paragraphs, read
 
@@ -18,7 +20,7 @@ NEW = paragraphs("new-text.txt")
 def cleaned_doc(doc_id: str, url: str, *, html: str | None = None, text: str | None = None,
                 seen: float = 0.0, site: bool = True) -> Doc:
     c = clean(url, html=html, text=text)
-    r = rank(url, c.published_at, c.canonical_url, c.attribution, seen)
+    r = rank(url, c.published_at, c.canonical_url, c.attribution, seen, doc_id)
     return Doc(doc_id, fingerprint(c.text), seen, r if site else tuple(r))  # a plain tuple knows no site
 
 
@@ -114,25 +116,30 @@ def test_redeciding_a_doc_gives_the_same_decision(deduper: Deduper) -> None:
 
 
 class CutShort(MemoryIndex):
-    """An index that stops answering once, right after a claim (Redis going away mid-decision)."""
+    """An index that stops answering once, right after a given document's insert (Redis
+    going away mid-decision): its links are not made."""
 
     def __init__(self, doc_id: str) -> None:
         super().__init__()
         self.doc_id = doc_id
 
-    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
-        if candidate.doc_id == self.doc_id:
+    def link(self, child: str, parent: str, by: str) -> str | None:
+        if by == self.doc_id:
             self.doc_id = ""
             raise IndexUnavailable("redis: ConnectionError")
-        return super().promote(cluster_id, candidate)
+        return super().link(child, parent, by)
 
 
-@pytest.mark.parametrize("cut", ["copy", "orig", "later"])
-def test_a_decision_cut_short_after_its_claim_is_finished_when_decided_again(cut: str) -> None:
+def dated_copies() -> list[Doc]:
     text = "\n\n".join(STORY)
-    docs = [make_doc("copy", text, url="https://copy.example/x", published_at="2022-02-22T09:00:00Z", seen=1),
+    return [make_doc("copy", text, url="https://copy.example/x", published_at="2022-02-22T09:00:00Z", seen=1),
             make_doc("orig", text, url="https://orig.example/x", published_at="2022-02-21T12:00:00Z", seen=2),
             make_doc("later", text, url="https://later.example/x", published_at="2022-02-23", seen=3)]
+
+
+@pytest.mark.parametrize("cut", ["orig", "later"])
+def test_a_decision_cut_short_after_its_insert_is_finished_when_decided_again(cut: str) -> None:
+    docs = dated_copies()
     whole, broken = Deduper(MemoryIndex()), Deduper(CutShort(cut))
     want = [whole.decide(d) for d in docs]
     got = []
@@ -142,26 +149,54 @@ def test_a_decision_cut_short_after_its_claim_is_finished_when_decided_again(cut
         except IndexUnavailable:
             got.append(broken.decide(d))  # the batch comes again
     assert got == want
-    assert broken.index.canonical("copy") == whole.index.canonical("copy")
+    assert broken.index.root("copy").doc_id == whole.index.root("copy").doc_id == "orig"
 
 
-def test_a_better_canonical_arriving_later_is_republished(deduper: Deduper) -> None:
-    text = "\n\n".join(STORY)
-    late_copy = make_doc("copy", text, url="https://copy.example/x", published_at="2022-02-22T09:00:00Z", seen=1)
-    original = make_doc("orig", text, url="https://orig.example/x", published_at="2022-02-21T12:00:00Z", seen=2)
+def test_a_better_copy_arriving_later_becomes_the_canonical_and_retires_the_first(deduper: Deduper) -> None:
+    late_copy, original, worse = dated_copies()
     assert deduper.decide(late_copy).canonical
     decision = deduper.decide(original)
-    assert decision.canonical and decision.republish and decision.cluster_id == "copy"
-    worse = make_doc("later", text, url="https://later.example/x", published_at="2022-02-23", seen=3)
-    assert deduper.decide(worse).duplicate_of == "orig"
+    assert decision.canonical and decision.cluster_id == "orig" and decision.replaces == ("copy",)
+    assert deduper.decide(worse) == Decision("later", "orig", False, "orig", 1.0)
+    # decided again (re-delivered): the cluster as it is now, and what the decision retired
+    assert deduper.decide(late_copy) == Decision("copy", "orig", False, "orig", None)
+    assert deduper.decide(original) == decision
+
+
+def test_a_page_that_matches_two_clusters_merges_them(deduper: Deduper) -> None:
+    """Two halves of a story (neither contains enough of the other) are kept apart until the
+    whole story arrives: it matches both, and the three become one cluster."""
+    first, second = "\n\n".join(STORY[:3]), "\n\n".join(STORY[3:])
+    a = deduper.decide(make_doc("a", first, seen=1))
+    b = deduper.decide(make_doc("b", second, seen=2))
+    assert a.cluster_id == "a" and b.cluster_id == "b"
+    whole = deduper.decide(make_doc("whole", "\n\n".join(STORY), seen=3))
+    assert whole.cluster_id == "a" and not whole.canonical and whole.replaces == ("b",)
+    assert deduper.index.root("b").doc_id == "a"
+
+
+def test_clusters_and_canonicals_do_not_depend_on_the_order() -> None:
+    """Every order of the same documents ends in the same clusters under the same roots."""
+    first, second = "\n\n".join(STORY[:3]), "\n\n".join(STORY[3:])
+    docs = [*dated_copies(), make_doc("a", first, seen=4), make_doc("b", second, seen=5),
+            make_doc("new", "\n\n".join(NEW), seen=6)]
+    outcomes = set()
+    for order in itertools.permutations(docs):
+        deduper = Deduper(MemoryIndex())
+        for doc in order:
+            deduper.decide(doc)
+        outcomes.add(tuple(sorted((d.doc_id, deduper.index.root(d.doc_id).doc_id) for d in docs)))
+    assert len(outcomes) == 1
+    assert dict(outcomes.pop()) == {"copy": "orig", "orig": "orig", "later": "orig", "a": "orig", "b": "orig",
+                                    "new": "new"}
 
 
 def test_sample_story_without_the_cleaner() -> None:
     """The same two cases on the raw flattened text: the fingerprint alone copes with its boilerplate."""
     deduper = Deduper(MemoryIndex())
-    deduper.decide(make_doc("orig", "\n\n".join(STORY)))
-    assert deduper.decide(make_doc("flat", read("syndicated-copy.txt"))).cluster_id == "orig"
-    assert deduper.decide(make_doc("other", read("same-boilerplate-other-story.txt"))).cluster_id == "other"
+    deduper.decide(make_doc("orig", "\n\n".join(STORY), seen=1))
+    assert deduper.decide(make_doc("flat", read("syndicated-copy.txt"), seen=2)).cluster_id == "orig"
+    assert deduper.decide(make_doc("other", read("same-boilerplate-other-story.txt"), seen=3)).cluster_id == "other"
 
 
 def test_containment_from_jaccard_and_sizes() -> None:
