@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from stream.kafka.security import check
 
-        asyncio.run(check(settings))  # a refused connection: one line naming the setting, not a retry loop
+        if args.command != "run":  # the service checks after its metrics port (a port in use needs no broker)
+            asyncio.run(check(settings))  # a refused connection: one line naming the setting, not a retry loop
         return _online(args, settings)
     except (ConfigError, ConnectError) as exc:
         print(f"stream: {exc}", file=sys.stderr)

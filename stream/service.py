@@ -36,7 +36,7 @@ from stream.config import Settings, redact_url
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
-from stream.kafka import changelog, client
+from stream.kafka import changelog, client, security
 from stream.health import Health, HealthServer, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.merge import Merge
@@ -162,6 +162,7 @@ class Service:
                 loop.add_signal_handler(sig, self.stop)
         server = await self._serve()  # first: a port in use fails before anything joins the group
         try:
+            await security.check(s)  # a refused connection: one line naming the setting, not a retry loop
             await self._prepare_topics()
         except BaseException:
             if server is not None:

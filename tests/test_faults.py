@@ -180,6 +180,7 @@ async def test_a_second_process_with_the_same_instance_id_fences_the_first(setti
     first = spawn(settings, log := tmp_path / "first.log")
     await wait_for_log(log, "consumer.partitions_assigned")
     await produce(settings, settings.input_topic, values[:100])
+    await outputs(settings, 100, timeout=60)  # committed: the second process restores them from the changelog
     second = spawn(settings, log2 := tmp_path / "second.log")  # same STREAM_INSTANCE_ID: a zombie-maker
     await wait_for_log(log2, "service.started")
     await produce(settings, settings.input_topic, values[100:])
