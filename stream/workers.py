@@ -7,7 +7,12 @@ per-partition order of decisions. ``workers=0`` runs everything in-process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from functools import partial
@@ -28,7 +33,8 @@ class Workers:
         if workers > 0:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["stream.pipeline"])
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm)
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm,
+                                             initargs=(os.getpid(),))
 
     def _chunks(self, items: list[Item]) -> list[list[Item]]:
         if not items:
@@ -77,9 +83,29 @@ class Workers:
             self._pool = None
 
 
-def _warm() -> None:
-    """Run the sample pages through every step once: the first page a process sees would
-    otherwise pay for loading the language model and the like (about half a second)."""
+def _warm(service: int) -> None:
+    """Watch the service process, then run the sample pages through every step once: the
+    first page a process sees would otherwise pay for loading the language model and the
+    like (about half a second)."""
     from stream.samples import records
 
+    threading.Thread(target=_watch, args=(service,), daemon=True, name="watch-service").start()
     prepare_many([(orjson.dumps(r), None) for r in records()], max_bytes=1 << 24)
+
+
+def _watch(service: int, every: float = 1.0) -> None:
+    """End this worker, and the fork server it came from, once the service process is gone
+    (a ``kill -9`` of the service must not leave its workers running)."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(service, 0)
+        except ProcessLookupError:
+            break
+        except PermissionError:  # alive, under another user (a reused pid at worst)
+            continue
+    parent = os.getppid()
+    if parent not in (service, 1):  # the fork server: nothing else needs it
+        with contextlib.suppress(OSError):
+            os.kill(parent, signal.SIGKILL)
+    os._exit(0)

@@ -191,3 +191,16 @@ async def test_a_second_process_with_the_same_instance_id_fences_the_first(setti
         first.kill()
         assert stop(second) == 0
     check(records, settings, story_of(values), exactly_once=True)
+
+
+async def test_a_killed_service_leaves_no_worker_processes_behind(settings, tmp_path):
+    import psutil
+
+    proc = spawn(replace(settings, workers=2), log := tmp_path / "service.log")
+    await wait_for_log(log, "consumer.partitions_assigned")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 3  # the fork server and its two workers (and the resource tracker)
+    proc.kill()
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
