@@ -313,6 +313,7 @@ class Collector:
         self.redelivered = 0
         self.unmatched = 0
         self.total = 0
+        self.tombstones = 0  # retired clusters' keys on the articles topic
         self.series: list[tuple[float, int]] = []  # (wall time, outputs matched)
         self.last_new = time.time()
         self._stop = asyncio.Event()
@@ -335,6 +336,9 @@ class Collector:
                 for tp, records in batch.items():
                     kind = kind_of[tp.topic]
                     for r in records:
+                        if r.value is None:  # a tombstone: a retired cluster's key, no input of its own
+                            self.tombstones += 1
+                            continue
                         self.total += 1
                         headers = dict(r.headers)
                         i = None
@@ -486,7 +490,7 @@ def service_env(bootstrap: str, group: str, topics: dict[str, str], input_topic:
 
 async def run_proc(name: str, cmd: list[str], env: dict, bootstrap: str, topics: dict[str, str], partitions: int,
                    inputs: Inputs, expect: int | None, stop_after: int | None = None, exits_itself: bool = False,
-                   driver=None, stall: float = 180.0, timeout: float = 3600.0) -> dict:
+                   driver=None, stall: float = 180.0, timeout: float = 3600.0, cwd: Path = ROOT) -> dict:
     """Run one service process until ``expect`` inputs (or ``stop_after`` outputs) are accounted
     for on ``topics``; then SIGTERM it. ``driver`` (a coroutine function, given the
     :class:`Collector`) starts once the service has its partitions and returns the
@@ -498,7 +502,7 @@ async def run_proc(name: str, cmd: list[str], env: dict, bootstrap: str, topics:
     col_task = asyncio.create_task(collector.run())
     launched = time.time()
     with logfile.open("wb") as logf:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
     sampler = Sampler(proc.pid)
     samp_task = asyncio.create_task(sampler.run())
     log(f"{name}: started pid {proc.pid}: {' '.join(cmd[1:])}")
@@ -811,6 +815,11 @@ def table(results: dict) -> list[tuple[str, str, str]]:
                     if x.get(num, {}).get("rate") and x.get(den, {}).get("rate")]
             return (statistics.median(vals), vals) if vals else (None, [])
 
+        before = ratios("eos", "before")
+        if before[0]:
+            rows.append((f"ours ÷ the code before (--before), median of {len(before[1])} rounds", f"{before[0]:.2f}",
+                         f"rounds: {', '.join(f'{v:.2f}' for v in before[1])}; each round: ours over its first "
+                         f"{m:,} outputs, then the checkout in {results.get('before')} on the same pages"))
         naive_x = ratios("eos_first_naive", "naive")
         if naive_x[0]:
             rows.append((f"ours ÷ naive, median of {len(naive_x[1])} rounds", f"{naive_x[0]:.1f}x",
@@ -1039,13 +1048,13 @@ async def amain(args: argparse.Namespace, rid: str) -> dict:
                      "port": args.port, "seed": args.seed, "pages": page_stats(meta), "runs": {},
                      "compare_pages": min(args.compare_pages, args.pages), "naive_pages": min(args.naive_pages, args.pages),
                      "load": args.load, "latency_warmup": args.latency_warmup, "run_id": rid,
-                     "service_env": dict(EXTRA_ENV)}
+                     "service_env": dict(EXTRA_ENV), "before": str(args.before) if args.before else None}
     log(f"pages: {results['pages']}")
     runs = results["runs"]
 
     input_topic = f"e2e-{rid}-in"
     inputs = Inputs(meta["ids"], meta["sizes"])
-    if not all((args.skip_main, args.skip_guarantee, args.skip_scaling, args.skip_replay, args.skip_naive)):
+    if args.before or not all((args.skip_main, args.skip_guarantee, args.skip_scaling, args.skip_replay, args.skip_naive)):
         await create(bootstrap, [input_topic], P)
         log(f"produce: {args.pages} pages to {input_topic}")
         results["produce"] = await produce(bootstrap, input_topic, path, inputs, P)
@@ -1066,10 +1075,15 @@ async def amain(args: argparse.Namespace, rid: str) -> dict:
         sfx = "" if rep == 0 else str(rep)
         if "main" in runs and rep == 0:
             row["eos"] = {"rate": rate_first(runs["main"], m), "cpu_ms_per_page": runs["main"]["cpu_ms_per_page"]}
-        elif not (args.skip_guarantee and args.skip_scaling and args.skip_naive and args.skip_offline):
+        elif args.before or not (args.skip_guarantee and args.skip_scaling and args.skip_naive and args.skip_offline):
             t, env = svc(f"eos{rep}", STREAM_WORKERS=2, STREAM_GUARANTEE="exactly_once")
             row["eos"] = runs[f"eos{rep}"] = await run_proc(f"eos{rep}", RUN_CMD, env, bootstrap, t, P, inputs,
                                                             expect=n, stop_after=m)
+        if args.before:  # the code before a change, on the same pages, right after ours
+            t, env = svc(f"before{rep}", STREAM_WORKERS=2, STREAM_GUARANTEE="exactly_once")
+            cmd = [str(args.before / ".venv" / "bin" / "python"), "-m", "stream", "run"]
+            row["before"] = runs[f"before{rep}"] = await run_proc(f"before{rep}", cmd, env, bootstrap, t, P, inputs,
+                                                                  expect=n, stop_after=m, cwd=args.before)
         if not args.skip_offline:  # the Kafka-overhead ratio within the round: same pages, minutes apart
             row["offline"] = runs["offline_first" + sfx] = await run_offline(first_lines(path, m), 2)
         if not args.skip_naive:
@@ -1195,6 +1209,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--service-env", action="append", default=[], metavar="STREAM_X=VALUE",
                     help="an extra setting for every service run (repeatable)")
     ap.add_argument("--keep-topics", action="store_true", help="keep the run's topics on the broker")
+    ap.add_argument("--before", type=Path, metavar="DIR",
+                    help="a checkout of earlier code with its own .venv: each round also runs its `stream run` "
+                         "on the same pages, right after ours, and the table gives ours ÷ before")
     ap.add_argument("--generate-only", action="store_true", help="write the cached pages file and exit")
     ap.add_argument("--quick", action="store_true",
                     help="2,000 pages, 1,000 per comparison, 20 s latency run; no naive, offline or profile")

@@ -311,8 +311,10 @@ class Service:
             self._room.set()  # the fetch loop must not wait for a publisher that has stopped
 
     def _cap(self) -> int:
-        """Records one partition may have in flight: its share of ``AHEAD`` batches."""
-        return max(1, AHEAD * self.settings.batch_size // max(1, len(self.assigned)))
+        """Records one partition may have in flight: its share of ``AHEAD`` batches, and at
+        least half a batch (the merge needs every partition's next records to go on)."""
+        size = self.settings.batch_size
+        return max(1, size // 2, AHEAD * size // max(1, len(self.assigned)))
 
     def _room_left(self) -> int:
         """How many more records the fetch loop may take before the publisher catches up
@@ -320,7 +322,10 @@ class Service:
         if not self.assigned:
             return self.settings.batch_size
         cap = self._cap()
-        return sum(max(0, cap - self._merge.buffered(tp)) for tp in self.assigned)
+        room = sum(max(0, cap - self._merge.buffered(tp)) for tp in self.assigned)
+        # small fetches make small batches for the workers; wait for more room, unless a
+        # partition has nothing buffered (the merge may be waiting for it)
+        return room if room >= self.settings.batch_size // 4 or self._merge.dry() else 0
 
     def _open(self) -> list[TopicPartition]:
         """The partitions to take records of: those below their share of the room, so that

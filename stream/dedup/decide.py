@@ -158,14 +158,17 @@ class Deduper:
             similarity = max(scores.values(), default=None)
         else:
             similarity = prior.similarity
-        retired = self._unite(doc.doc_id, scores)
+        if prior is None and not scores and not self.index.shared:
+            root, retired = doc.doc_id, []  # a new story: a cluster of its own
+        else:
+            root, retired = self._unite(doc.doc_id, scores)
         if prior is not None:  # decided before: what that decision retired, finished or not
             retired = self._retired_by(doc.doc_id, scores)
-        root = self.index.root(doc.doc_id)
-        cluster_id = root.doc_id if root is not None else doc.doc_id
-        canonical = cluster_id == doc.doc_id
-        return Decision(doc.doc_id, cluster_id, canonical, None if canonical else cluster_id, similarity,
-                        tuple(sorted(retired)))
+        if self.index.shared:  # another process may have linked it meanwhile: as the cluster is now
+            now = self.index.root(doc.doc_id)
+            root = now.doc_id if now is not None else root
+        canonical = root == doc.doc_id
+        return Decision(doc.doc_id, root, canonical, None if canonical else root, similarity, tuple(sorted(retired)))
 
     def _verify(self, doc: Doc, site: int, entries: list[Entry], seen: set[str], scores: dict[str, float]) -> None:
         """Score the entries not seen yet; keep the matches."""
@@ -177,10 +180,11 @@ class Deduper:
             if sim >= self.threshold:
                 scores[cand.doc_id] = sim
 
-    def _unite(self, doc_id: str, matches: dict[str, float]) -> list[str]:
+    def _unite(self, doc_id: str, matches: dict[str, float]) -> tuple[str, list[str]]:
         """Make ``doc_id`` and its matches one tree under the first root in ``(rank, id)``
-        order; return the roots this call linked under it (``doc_id`` itself excepted). A
-        link fails only when another process linked that root meanwhile: look again."""
+        order; return that root's id and the roots this call linked under it (``doc_id``
+        itself excepted). A link fails only when another process linked that root meanwhile:
+        look again."""
         retired: list[str] = []
         while True:
             roots = {}
@@ -189,7 +193,7 @@ class Deduper:
                 if root is not None:  # None: expired meanwhile
                     roots[root.doc_id] = root
             if len(roots) <= 1:
-                return retired
+                return next(iter(roots), doc_id), retired
             first, *rest = sorted(roots.values(), key=Entry.order)
             raced = False
             for root in rest:
@@ -199,7 +203,7 @@ class Deduper:
                 else:
                     raced = True
             if not raced:
-                return retired
+                return first.doc_id, retired
 
     def _retired_by(self, doc_id: str, matches: dict[str, float]) -> list[str]:
         """The nodes that ``doc_id``'s decision linked, found on the paths from its matches
