@@ -38,7 +38,7 @@ import numpy as np
 import psutil
 
 from stream.dedup.decide import band_keys
-from stream.dedup.index import Canonical, Entry, MemoryIndex
+from stream.dedup.index import Entry, MemoryIndex
 
 BATCH = 256
 _LEN = struct.Struct("<II")

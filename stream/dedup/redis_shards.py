@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
-from redis.crc import key_slot
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import (
     AskError, ClusterDownError, ClusterError, MovedError, OutOfMemoryError, ReadOnlyError, RedisClusterException,
     ResponseError, TryAgainError)
@@ -89,6 +89,7 @@ class Shards:
         self._make = make
         self._client: redis.Redis | RedisCluster | None = None
         self._lock = threading.Lock()
+        self._slots: list[redis.Redis] = []  # the client of each slot's master (a cluster)
 
     @property
     def client(self) -> redis.Redis | RedisCluster:
@@ -129,6 +130,7 @@ class Shards:
                 if len(asking) < len(todo) and isinstance(self.client, RedisCluster):
                     time.sleep(RETRY_PAUSE * attempt)
                     self.client.nodes_manager.initialize()
+                    self._slots = []
         first = out[todo[0]]
         raise IndexUnavailable(f"redis: {type(first).__name__}: {first}")
 
@@ -137,17 +139,32 @@ class Shards:
         client = self.client
         if isinstance(client, redis.Redis):
             return {client: todo}
+        slots = self._slots or self._slot_map(client)
         groups: dict[redis.Redis, list[int]] = {}
-        manager = client.nodes_manager
         for i in todo:
             if i in asking:
-                node = manager.get_node(*asking[i])
+                node = client.nodes_manager.get_node(*asking[i])
                 if node is None:
                     raise ClusterError(f"ASK to an unknown node {asking[i]}")
+                target = client.get_redis_connection(node)
             else:
-                node = manager.get_node_from_slot(key_slot(commands[i][0]))
-            groups.setdefault(client.get_redis_connection(node), []).append(i)
+                target = slots[key_slot(commands[i][0])]
+                if target is None:
+                    raise ClusterDownError(f"slot {key_slot(commands[i][0])} is not served")
+            groups.setdefault(target, []).append(i)
         return groups
+
+    def _slot_map(self, client: RedisCluster) -> list[redis.Redis | None]:
+        """The client of each slot's master, from redis-py's slot map (kept until a redirect)."""
+        by_name: dict[str, redis.Redis] = {}
+        slots: list[redis.Redis | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
+        for slot, nodes in client.nodes_manager.slots_cache.items():
+            if nodes:
+                if nodes[0].name not in by_name:
+                    by_name[nodes[0].name] = client.get_redis_connection(nodes[0])
+                slots[slot] = by_name[nodes[0].name]
+        self._slots = slots
+        return slots
 
     @staticmethod
     def _send(groups: dict[redis.Redis, list[int]], commands: Sequence[Command], out: list,
@@ -158,12 +175,8 @@ class Shards:
             for node, idx in groups.items():
                 conn = node.connection_pool.get_connection()
                 taken.append((node, conn, idx))
-                packed = []
-                for i in idx:
-                    if i in asking:
-                        packed.append(("ASKING",))
-                    packed.append(commands[i][1])
-                conn.send_packed_command(conn.pack_commands(packed))
+                asks = [(("ASKING",),) if i in asking else () for i in idx]
+                conn.send_packed_command([pack([c for i, a in zip(idx, asks) for c in (*a, commands[i][1])])])
             for _, conn, idx in taken:
                 for i in idx:
                     if i in asking:
@@ -179,6 +192,18 @@ class Shards:
         finally:
             for node, conn, _ in taken:
                 node.connection_pool.release(conn)
+
+
+def pack(commands: Sequence[tuple]) -> bytes:
+    """Commands in the Redis protocol (RESP): arguments are bytes, text or integers."""
+    out = []
+    for args in commands:
+        out.append(b"*%d\r\n" % len(args))
+        for a in args:
+            if not isinstance(a, bytes):
+                a = (a if isinstance(a, str) else str(a)).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
 
 
 @contextmanager
