@@ -34,7 +34,7 @@ from stream.config import Settings
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
 from stream.errors import IndexUnavailable
-from stream.kafka import changelog, client
+from stream.kafka import changelog, client, group
 from stream.health import Health, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.metrics import Metrics
@@ -74,6 +74,10 @@ class _Listener(ConsumerRebalanceListener):
         service.metrics.rebalance()
         service.health.ready = bool(assigned) and not service.stopping.is_set()
         log.info("consumer.partitions_assigned", partitions=_names(assigned))
+        reason = await group.check(service.settings, service.member)  # an embedded index must not share the group
+        if reason is not None:
+            service.failed = reason
+            service.stop()
 
 
 def _names(tps) -> list[str]:
@@ -109,6 +113,7 @@ class Service:
         self._changes: list = []  # index mutations not yet acknowledged by the broker
         self._watermark = 0.0  # the newest event time seen: expiry follows event time
         self.processor = Processor(Deduper(self.index, threshold=settings.threshold))
+        self.member = group.me(settings.instance_id, self.index.shared, time.time())
         self.stats = Stats()
         self.metrics = Metrics()
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
@@ -138,7 +143,7 @@ class Service:
         await self._prepare_topics()
         workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
         producer = client.producer(s, transactional_id=self._transactional_id())
-        consumer = client.consumer(s)
+        consumer = client.consumer(s, client_id=group.client_id(self.member))
         server = None
         try:
             await workers.start()

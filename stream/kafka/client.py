@@ -19,11 +19,12 @@ def message_limit(settings: Settings) -> int:
     return max(16 * 1024 * 1024, settings.max_record_bytes + HEADROOM)
 
 
-def consumer(settings: Settings, group_id: str | None = None, **extra) -> AIOKafkaConsumer:
+def consumer(settings: Settings, group_id: str | None = None, client_id: str | None = None,
+             **extra) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=group_id or settings.group_id,
-        client_id=f"stream-{settings.instance_id}",
+        client_id=client_id or f"stream-{settings.instance_id}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
