@@ -13,7 +13,7 @@ hash of it).
 ``{<ns>:layout}``                 hash: ``version``, ``bucket_bits`` (fixed when the index is made)
 ================================  ===========================================================
 
-**Groups.** A document's group is ``GROUPS`` (1024) ways from its raw id; the hash tag puts a
+**Groups.** A document's group is one of ``GROUPS`` (1024), from a hash of its raw id; the hash tag puts a
 group's entries, sorted set and aliases in one slot, so storing an entry and listing it for
 expiry is one atomic step, and so is raising its expiry time. The 1024 groups hash to 1024
 slots, spread over the shards like everything else.
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
+import xxhash
 
 from stream.dedup import codec
 from stream.dedup.index import Entry
@@ -157,7 +158,7 @@ class Keys:
 
     @staticmethod
     def group(raw: bytes) -> int:
-        return (raw[0] << 8 | raw[1]) % GROUPS
+        return xxhash.xxh32_intdigest(raw) % GROUPS  # hashed: ids need not be random
 
     def entry(self, raw: bytes) -> bytes:
         return self._tags[self.group(raw)] + b"e" + raw

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
 import random
-import shutil
 import socket
 import subprocess
-import time
-from contextlib import suppress
 
 import numpy as np
 import pytest
@@ -30,7 +28,7 @@ from stream.dedup.redis_index import RedisIndex, _raws
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
 from tests.dedup.test_index import Reference, docs_stream, ids, random_entry, random_link, same_entry, signature
-from tests.redis_support import cluster_url, redis_url, with_namespace  # noqa: F401 (fixtures)
+from tests.redis_support import ROOT, cluster_url, redis_url, with_namespace  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.redis
 
@@ -52,7 +50,7 @@ def test_open_index_names_the_server_or_the_cluster(redis_url, cluster_url):
     for url in (redis_url, cluster_url):
         idx = open_index(Settings(index=f"{url}?namespace=a:b{{c}}"))
         assert isinstance(idx, RedisIndex) and idx.durable and idx.shared and idx.drain_changes() == []
-        assert idx.keys.entry(bytes(10)).startswith(b"{a%3Ab%7Bc%7D:g000}")  # one namespace never reads another's keys
+        assert idx.keys.entry(bytes(10)).startswith(b"{a%3Ab%7Bc%7D:g")  # one namespace never reads another's keys
     with pytest.raises(ConfigError):
         open_index(Settings(index="redis+cluster://?namespace=x"))
 
@@ -163,30 +161,15 @@ def test_redirects_are_followed(cluster_url):
         index.clear()
 
 
-def _one_node_cluster(port: int, where) -> subprocess.Popen:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(where), "--save", "",
-                             "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-node-timeout", "1000"],
-                            stdout=subprocess.DEVNULL)
-    for _ in range(100):
-        with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-            break
-        time.sleep(0.05)
-    r = redis.Redis(port=port)
-    r.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-    for _ in range(100):
-        if b"cluster_state:ok" in r.execute_command("CLUSTER", "INFO"):
-            return proc
-        time.sleep(0.05)
-    raise TimeoutError("the one-node cluster did not come up")
-
-
 def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
     """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = _one_node_cluster(port, tmp_path)
+    env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": "1",
+           "REDIS_CLUSTER_DATA": str(tmp_path)}
+    script = [str(ROOT / "deploy" / "redis-local"), "cluster"]
+    subprocess.run([*script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
     try:
         index = RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x&socket_timeout=1")
         sig = np.zeros(128, np.uint32)
@@ -195,14 +178,12 @@ def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
         redis.Redis(port=port).execute_command("CLUSTER", "DELSLOTS", slot)
         with pytest.raises(IndexUnavailable, match="ClusterDown|SlotNotCovered|Cluster"):
             index.lookup("a")
-        server.kill()
-        server.wait()
-        with pytest.raises(IndexUnavailable):
-            index.lookup("a")
-        with pytest.raises(IndexUnavailable):  # down from the start: no crash when it is made, only on use
-            RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x").lookup("a")
     finally:
-        server.kill()
+        subprocess.run([*script, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    with pytest.raises(IndexUnavailable):
+        index.lookup("a")
+    with pytest.raises(IndexUnavailable):  # down from the start: no crash when it is made, only on use
+        RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x").lookup("a")
 
 
 # --- several processes racing over copies of the same stories ----------------------------
