@@ -50,7 +50,9 @@ class Settings:
         "help": "seconds a consumer may go without polling before the group drops it"})
     retention_days: float = field(default=30.0, metadata={
         "help": "days of event time an indexed story stays recognisable"})
-    index: str = field(default="memory", metadata={"help": "dedup index: memory, or redis://host:port/db"})
+    index: str = field(default="memory", metadata={
+        "help": "dedup index: memory (one instance per group), redis://host:port/db, or "
+                "redis+cluster://host:port[,host:port...] (add ?namespace=name)"})
     metrics_port: int = field(default=9108, metadata={
         "help": "port of /metrics, /livez and /readyz (0: any free port, -1: off)"})
     stall_seconds: float = field(default=120.0, metadata={
