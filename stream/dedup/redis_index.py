@@ -33,7 +33,6 @@ from redis.exceptions import ResponseError
 from stream.dedup import codec, redis_layout as layout
 from stream.dedup.index import Change, Entry
 from stream.dedup.redis_shards import Command, Shards, connect, parse_url, unavailable
-from stream.errors import IndexUnavailable
 
 V = layout.VERSION
 EXPIRE_BATCH = 500  # entries looked at per group and call
@@ -88,15 +87,15 @@ class RedisIndex:
             self._keys = layout.Keys(self.namespace, bits)
         return self._keys
 
-    def _run(self, commands: Sequence[Command]) -> list:
+    def _run(self, commands: Sequence[Command], again: bool = True) -> list:
         """:meth:`Shards.run`; a Redis error reply other than a redirect is a bug: raised."""
         out = self.shards.run(commands)
         for reply in out:
             if isinstance(reply, ResponseError):
-                if "function" in str(reply).lower() and "not found" in str(reply).lower():
-                    self._keys = None  # a new master without our functions: load them, send again
+                if again and "function not found" in str(reply).lower():
+                    self._keys = None  # a master that came without our functions: load them, send again
                     self.keys
-                    return self._run(commands)
+                    return self._run(commands, again=False)
                 raise reply
         return out
 
@@ -169,12 +168,13 @@ class RedisIndex:
         hashes = [codec.key_hash(k) for k in keys]
         group = names.group(raw)
         key = names.entry(raw)
-        store: list[Command] = [(key, ("FCALL", f"sx{V}_insert", 2 + layout.odd(entry.doc_id), key, names.times(group),
-                                        *([names.alias(raw)] if layout.odd(entry.doc_id) else []),
-                                        layout.encode(entry, hashes), layout.score(entry.latest), raw,
-                                        entry.doc_id.encode("utf-8")))]
+        alias: tuple = ()
         if layout.odd(entry.doc_id):
             self._names[raw] = entry.doc_id
+            alias = (names.alias(raw), entry.doc_id.encode("utf-8"))
+        store: list[Command] = [(key, ("FCALL", f"sx{V}_insert", 2 + len(alias[:1]), key, names.times(group),
+                                        *alias[:1], layout.encode(entry, hashes), layout.score(entry.latest), raw,
+                                        *alias[1:]))]
         add = [(bucket, ("FCALL", f"sx{V}_band_add", 1, bucket, field, raw)) for bucket, field in map(names.band, hashes)]
         # The entry must be readable before a band key names it: one server runs one
         # connection's commands in order; a cluster's nodes do not, so wait for the reply.
@@ -316,5 +316,3 @@ def _raws(values: list[bytes | None]) -> set[bytes]:
     """The 10-byte raws held in band key values."""
     return {v[i:i + 10] for v in values if v for i in range(0, len(v), 10)}
 
-
-__all__ = ["RedisIndex", "IndexUnavailable"]

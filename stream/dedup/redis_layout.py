@@ -1,6 +1,6 @@
 """Where the shared index keeps what in Redis: key names, the entry format, the server-side functions.
 
-Sized for memory (about 1.4 KB a document, ``docs/state.md``) and for spreading over the
+Sized for memory (about 1.5 KB a document, ``docs/state.md``) and for spreading over the
 hash slots of a Redis Cluster. ``<ns>`` is the namespace (percent-encoded: no ``:`` or braces); ``raw`` is a document's id as 10
 bytes (:func:`~stream.dedup.memory_rows.id_bytes`: the bytes of a 20-hex-char id, else a
 hash of it).
@@ -23,7 +23,7 @@ also kept in the entry for expiry): its top ``bucket_bits`` bits pick the bucket
 (2 bytes at 16 bits) is the field, and the value is the 10-byte raws of its holders, one
 after the other. Small hashes are stored as one compact listpack by Redis (up to
 ``hash-max-listpack-entries`` fields of at most ``hash-max-listpack-value`` bytes), so a band
-key held by one document costs about 16 bytes. Two band keys with one 32-bit hash share a
+key held by one document costs about 19 bytes. Two band keys with one 32-bit hash share a
 field: a spurious candidate, which the Deduper verifies and drops (as in the embedded index).
 
 **Entry**, little endian: a head the functions read and change, then what never changes::
