@@ -161,6 +161,32 @@ def test_redirects_are_followed(cluster_url):
         index.clear()
 
 
+def test_an_entry_on_a_slot_being_moved_is_found_with_asking(cluster_url):
+    """Resharding while the service runs: a key already moved to the new master answers ASK
+    on the old one; the index asks the new one. The slot then moves for good (MOVED)."""
+    index = RedisIndex.from_url(with_namespace(cluster_url))
+    cluster = index.shards.client
+    try:
+        sig = np.zeros(128, np.uint32)
+        index.insert(Entry("a", "a", sig, 1, (0,), 1.0), [b"k"], set())
+        key = index.keys.entry(layout.raw_id("a"))
+        slot = redis.cluster.key_slot(key)
+        source = cluster.nodes_manager.slots_cache[slot][0]
+        target = next(n for n in cluster.get_primaries() if n.name != source.name)
+        src, dst = cluster.get_redis_connection(source), cluster.get_redis_connection(target)
+        src_id, dst_id = (r.execute_command("CLUSTER", "MYID").decode() for r in (src, dst))
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", key)
+        assert index.lookup("a").doc_id == "a"  # ASK, then ASKING on the new master
+        for node in cluster.get_primaries():
+            cluster.get_redis_connection(node).execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        assert index.lookup("a").doc_id == "a"  # MOVED: the slot map is read again
+        assert index.shards._slots[slot] is dst
+    finally:
+        index.clear()
+
+
 def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
     """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path."""
     with socket.socket() as s:
