@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
-import random
 import socket
 import subprocess
 
@@ -27,7 +26,7 @@ from stream.dedup.index import Entry, MemoryIndex
 from stream.dedup.redis_index import RedisIndex, _raws
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
-from tests.dedup.test_index import Reference, docs_stream, ids, random_entry, random_link, same_entry, signature
+from tests.dedup.test_index import agree_with_the_reference, docs_stream, signature
 from tests.redis_support import ROOT, cluster_url, redis_url, with_namespace  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.redis
@@ -56,42 +55,10 @@ def test_open_index_names_the_server_or_the_cluster(redis_url, cluster_url):
 
 
 def test_agrees_with_the_reference_on_random_operations(index):
-    rng, nrng = random.Random(4), np.random.default_rng(4)
-    ref = Reference()
-    docs: list[Entry] = []
-    keys_of: dict[str, list[bytes]] = {}
-    t = 0.0
-    for step in range(500):
-        op = rng.random()
-        live = [d for d in docs if ref.lookup(d.doc_id) is not None]
-        if op < 0.5 or not live:
-            t += rng.random() * 600
-            entry, keys = random_entry(rng, nrng, t, f"doc {step}", 0.8, [0, 7, 2**63 - 1])
-            if ref.lookup(entry.doc_id) is not None:
-                continue
-            seen = {entry.doc_id} | {e.doc_id for e in rng.sample(live, min(3, len(live)))}
-            got, want = index.insert(entry, keys, seen), ref.insert(entry, keys, seen)
-            assert ids(got) == ids(want) and all(same_entry(a, b) for a, b in zip(got, want))
-            docs.append(entry)
-            keys_of[entry.doc_id] = keys
-        elif op < 0.7:
-            pair = random_link(rng, ref, live)
-            if pair:
-                assert index.link(*pair) == ref.link(*pair)
-                assert index.link(*pair) == ref.link(*pair)  # a second time: not a root any more
-        elif op < 0.9:
-            entry = rng.choice(live)
-            assert same_entry(index.lookup(entry.doc_id), ref.lookup(entry.doc_id))
-            assert same_entry(index.root(entry.doc_id), ref.root(entry.doc_id))
-            got, want = index.candidates(keys_of[entry.doc_id]), ref.candidates(keys_of[entry.doc_id])
-            assert ids(got) == ids(want) and all(same_entry(a, b) for a, b in zip(got, want))
-        else:
-            cut = t - rng.random() * 20000
-            assert index.expire(cut) == ref.expire(cut)
-            assert len(index) == len(ref)
-    assert len(index) == len(ref) > 0
+    ref = agree_with_the_reference(index, 4, 500, "doc ", [0, 7, 2**63 - 1])
+    keys = list(ref.buckets)
     assert index.expire(math.inf) == ref.expire(math.inf) and len(index) == 0
-    assert index.candidates([k for keys in keys_of.values() for k in keys]) == []  # the band keys went too
+    assert index.candidates(keys) == []  # the band keys went too
 
 
 def test_same_decisions_as_the_memory_index(index):
