@@ -44,6 +44,9 @@ class Settings:
     workers: int = field(default_factory=_default_workers,
                          metadata={"help": "processes that clean and fingerprint (0: in the service process)"})
     batch_size: int = field(default=128, metadata={"help": "records per processing batch"})
+    max_idle: float = field(default=0.2, metadata={
+        "help": "seconds a caught-up partition with nothing fetched may hold back the records of the others, "
+                "so that records are decided in timestamp order (Kafka Streams' max.task.idle.ms)"})
     compression: str = field(default="zstd", metadata={
         "help": "codec of what the service produces: zstd, lz4, snappy, gzip or none"})
     max_poll_interval: float = field(default=300.0, metadata={
@@ -73,6 +76,8 @@ class Settings:
             raise ConfigError(f"compression must be one of {', '.join(CODECS)}, not {self.compression!r}")
         if self.workers < 0:
             raise ConfigError("workers must be 0 or more")
+        if not 0.0 <= self.max_idle <= 60.0:
+            raise ConfigError(f"max_idle must be between 0 and 60 seconds, not {self.max_idle}")
         if self.log_format not in ("json", "console", "auto"):
             raise ConfigError(f"log_format must be json, console or auto, not {self.log_format!r}")
 

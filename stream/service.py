@@ -1,19 +1,21 @@
 """The async shell: consume batches, prepare them on workers, decide in order, publish, commit.
 
-Two tasks share the batches in flight. The fetch loop polls the consumer and hands each
-batch to the worker processes as soon as it arrives, up to ``AHEAD`` batches' worth of
-records ahead of publishing. The publisher takes every prepared batch at the head of
-the line, decides them in order and publishes them in one go (one transaction under
-exactly-once): at low rates a publish covers what arrived during the one before, at
-high rates batches are full. Deciding, publishing and committing happen under
-``_lock``, oldest first, so decisions for a partition keep its order. A rebalance
-drains the pipeline in ``on_partitions_revoked``: offsets are never committed for
-records whose outputs the broker has not acknowledged, and a partition is handed over
-only after its last batch is committed. A batch fetched under an earlier assignment is
-dropped, not published: its records come again from the committed offsets. Only the
-fetch loop moves the consumer: after a failed publish it rewinds to the first record
-in flight. SIGTERM/SIGINT finish the batches in flight, then the consumer leaves the
-group and the process exits 0.
+Two tasks share the records in flight. The fetch loop polls the consumer, hands each
+batch to the worker processes as soon as it arrives, and buffers its records per
+partition in a :class:`~stream.merge.Merge`, up to ``AHEAD`` batches' worth of records
+(divided over the assigned partitions; a full partition is paused, so the others are
+still fetched). The publisher takes records from the merge in its order (timestamp
+first, across partitions: a backlog is decided in the same order whatever the fetch
+timing), decides them and publishes them in one go (one transaction under
+exactly-once): at low rates a publish covers what arrived during the one before, at high
+rates it is full. Deciding, publishing and committing happen under ``_lock``, so
+decisions for a partition keep its order. A rebalance drains the merge in
+``on_partitions_revoked``: offsets are never committed for records whose outputs the
+broker has not acknowledged, and a partition is handed over only after its last record
+is committed. A record fetched under an earlier assignment is dropped, not published: it
+comes again from the committed offsets. Only the fetch loop moves the consumer: after a
+failed publish it rewinds to the first record in flight. SIGTERM/SIGINT finish the
+records in flight, then the consumer leaves the group and the process exits 0.
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections import deque
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
@@ -37,9 +38,10 @@ from stream.errors import IndexUnavailable
 from stream.kafka import changelog, client, group
 from stream.health import Health, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
+from stream.merge import Merge
 from stream.metrics import Metrics
 from stream.models import Message, Prepared
-from stream.pipeline import Origin, Processor, messages
+from stream.pipeline import Origin, Processor, messages, tombstone
 from stream.stats import Stats
 from stream.workers import Workers
 
@@ -48,6 +50,8 @@ log = structlog.get_logger("stream")
 SHUTDOWN_TIMEOUT = 30.0
 RETRY_BACKOFF = 1.0
 AHEAD = 2  # records fetched and not yet published, in batches: what the workers have to do meanwhile
+POSITION_TIMEOUT = 1.0
+LOOK_AGAIN = 0.5  # seconds: how often a publisher held back by a partition's lag looks at it again  # seconds to wait for a partition's position when computing its lag
 # Like Kafka Streams' commit.interval.ms under exactly-once: every publish is a transaction
 # with a fixed cost (the broker writes a marker to each partition it touched), so at low
 # rates publishes are spaced out and cover what arrived meanwhile.
@@ -61,7 +65,7 @@ class _Listener(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked):
         service = self.service
-        await service._flush(drain=True)  # the batches in flight are published and committed first
+        await service._flush(drain=True)  # the records in flight are published and committed first
         service.assigned = set()  # until the new assignment, nothing fetched is published
         log.info("consumer.partitions_revoked", partitions=_names(revoked))
         for tp in revoked:
@@ -69,8 +73,11 @@ class _Listener(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned):
         service = self.service
-        service.epoch += 1  # batches fetched under the previous assignment are stale
+        service.epoch += 1  # records fetched under the previous assignment are stale
         service.assigned = set(assigned)
+        dropped = service._merge.assign(assigned)
+        if dropped:
+            log.info("consumer.stale_batch_dropped", epoch=service.epoch - 1, records=len(dropped))
         service.metrics.rebalance()
         service.health.ready = bool(assigned) and not service.stopping.is_set()
         log.info("consumer.partitions_assigned", partitions=_names(assigned))
@@ -86,15 +93,29 @@ def _names(tps) -> list[str]:
 
 @dataclass(eq=False)
 class _Batch:
-    """Records from one poll, and their preparation running on the workers."""
+    """The preparation of the records of one poll, running on the workers (the records
+    themselves are held by their :class:`_Item`, so a decided one can be let go)."""
 
-    records: list  # partition by partition, each in offset order
     epoch: int  # the assignment it was fetched under
     prepared: asyncio.Future
     fetched: float  # monotonic clock
 
-    def partitions(self) -> set[TopicPartition]:
-        return {TopicPartition(r.topic, r.partition) for r in self.records}
+
+@dataclass(eq=False, slots=True)
+class _Item:
+    """One fetched record waiting in the merge for its decision."""
+
+    record: object  # aiokafka ConsumerRecord
+    batch: _Batch
+    index: int  # its place in the batch and in the batch's preparation
+    tp: TopicPartition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tp = TopicPartition(self.record.topic, self.record.partition)
+
+    def key(self) -> tuple:
+        """Its place in the merge: timestamp, then partition."""
+        return self.record.timestamp, self.record.partition
 
 
 class Service:
@@ -119,7 +140,10 @@ class Service:
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
         self.assigned: set[TopicPartition] = set()
         self.epoch = 0  # counts assignments
-        self._inflight: deque[_Batch] = deque()
+        self._merge: Merge[_Item] = Merge(_Item.key, idle=settings.max_idle)
+        self._lag: dict[TopicPartition, int | None] = {}  # of the partitions with nothing buffered, last looked up
+        self._last_fetch = 0.0  # monotonic clock of the last batch fetched
+        self._deciding = 0  # records taken from the merge and not published yet
         self._consumer = self._publisher = None  # set by run()
         self.stopping = asyncio.Event()
         self.failed: str | None = None  # why the service stopped on its own, if it did
@@ -162,7 +186,7 @@ class Service:
                 await self._loop(consumer, workers, remaining)
             finally:
                 stats_task.cancel()
-                self._discard()
+                self._merge.clear()
         finally:
             self.health.drain()
             log.info("service.stopping", **self.stats.total)
@@ -197,38 +221,40 @@ class Service:
             consumer.subscribe([self.settings.input_topic], listener=_Listener(self))
             return set()
         consumer.assign(list(self.bounds))
-        for tp, (start, _) in self.bounds.items():
+        self._merge.assign(self.bounds)
+        for tp, (start, end) in self.bounds.items():
             consumer.seek(tp, start)
+            if start >= end:
+                self._merge.finish(tp)
         self.assigned = set(self.bounds)
         self.health.ready = True
         return {tp for tp, (start, end) in self.bounds.items() if start < end}
 
     async def _loop(self, consumer, workers: Workers, remaining: set[TopicPartition]) -> None:
         """Fetch batches and start preparing them while the publisher task publishes the
-        prepared ones; at the end, publish everything in flight."""
+        prepared records; at the end, publish everything in flight."""
         publishing = asyncio.create_task(self._publishing())
         try:
             while not self.stopping.is_set() and (self.bounds is None or remaining) and not publishing.done():
-                if self._inflight and time.monotonic() - self._inflight[-1].fetched < FETCH_INTERVAL:
-                    await asyncio.sleep(self._inflight[-1].fetched + FETCH_INTERVAL - time.monotonic())
+                if self._merge.buffered() and time.monotonic() - self._last_fetch < FETCH_INTERVAL:
+                    await asyncio.sleep(self._last_fetch + FETCH_INTERVAL - time.monotonic())
                 room = self._room_left()
                 if room <= 0:
                     await self._wait_for_room(consumer, publishing)
                     continue
                 self._seek_rewind(consumer, {}, remaining)
-                records = await consumer.getmany(timeout_ms=500, max_records=min(room, self.settings.batch_size))
+                records = await consumer.getmany(*self._open(), timeout_ms=500,
+                                                 max_records=min(room, self.settings.batch_size))
                 epoch = self.epoch  # read before any await: the assignment these records came from
                 if self.bounds is not None:
                     records = await self._within_bounds(records, consumer, remaining)
                 # a publish failed meanwhile: these come again after the rewind
                 records = self._seek_rewind(consumer, records, remaining)
                 if records:
-                    ordered = [r for tp in sorted(records) for r in records[tp]]
-                    prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
-                    prepared.add_done_callback(lambda _: self._ready.set())
-                    self._inflight.append(_Batch(ordered, epoch, prepared, time.monotonic()))
-                self.health.waiting(bool(self._inflight))
-                if not self._inflight:
+                    self._buffer(workers, records, epoch)
+                busy = self._merge.buffered() + self._deciding > 0
+                self.health.waiting(busy)
+                if not busy:
                     self.health.progress()
             if publishing.done():
                 publishing.result()  # re-raise what stopped it
@@ -238,11 +264,30 @@ class Service:
             with suppress(asyncio.CancelledError):
                 await publishing
 
+    def _buffer(self, workers: Workers, records: dict, epoch: int) -> None:
+        """Start preparing a fetched batch and put its records in the merge."""
+        tps = sorted(records)
+        ordered = [r for tp in tps for r in records[tp]]
+        prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
+        prepared.add_done_callback(lambda _: self._ready.set())
+        self._last_fetch = time.monotonic()
+        batch = _Batch(epoch, prepared, self._last_fetch)
+        at = 0
+        for tp in tps:
+            self._merge.add(tp, [_Item(r, batch, at + i) for i, r in enumerate(records[tp])])
+            at += len(records[tp])
+
     async def _publishing(self) -> None:
-        """Publish batches as their preparation finishes."""
+        """Publish records as their preparation finishes and the merge lets them go."""
         try:
             while True:
-                await self._ready.wait()
+                wait = None
+                if self._merge.buffered():  # held back: until the idle waits end, or look again soon
+                    self._lag = await self._lags()
+                    wait = self._merge.deadline(self._lag)
+                    wait = LOOK_AGAIN if wait is None else wait
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), wait)
                 self._ready.clear()
                 started = time.monotonic()
                 if await self._flush(drain=False):
@@ -250,9 +295,27 @@ class Service:
         finally:
             self._room.set()  # the fetch loop must not wait for a publisher that has stopped
 
+    def _cap(self) -> int:
+        """Records one partition may have in flight: its share of ``AHEAD`` batches."""
+        return max(1, AHEAD * self.settings.batch_size // max(1, len(self.assigned)))
+
     def _room_left(self) -> int:
-        """How many more records the fetch loop may take before the publisher catches up."""
-        return AHEAD * self.settings.batch_size - sum(len(b.records) for b in self._inflight)
+        """How many more records the fetch loop may take before the publisher catches up
+        (before an assignment: a batch, so that polling joins the group)."""
+        if not self.assigned:
+            return self.settings.batch_size
+        cap = self._cap()
+        return sum(max(0, cap - self._merge.buffered(tp)) for tp in self.assigned)
+
+    def _open(self) -> list[TopicPartition]:
+        """The partitions to take records of: those below their share of the room, so that
+        one partition's backlog cannot keep the others, which the merge may wait for, from
+        being fetched (what aiokafka prefetched for the others stays in its buffer). None
+        before an assignment: every partition."""
+        if not self.assigned:
+            return []
+        cap = self._cap()
+        return sorted(tp for tp in self.assigned if self._merge.buffered(tp) < cap)
 
     async def _wait_for_room(self, consumer, publishing: asyncio.Task) -> None:
         """Wait until a publish frees room. Past a quarter of ``max_poll_interval``, keep
@@ -263,7 +326,7 @@ class Service:
         deadline = time.monotonic() + self.settings.max_poll_interval / 4
         paused: set = set()
         try:
-            while self._inflight and not publishing.done() and not self.stopping.is_set():
+            while self._merge.buffered() and not publishing.done() and not self.stopping.is_set():
                 if self._room_left() > 0:
                     return
                 self._room.clear()
@@ -281,56 +344,63 @@ class Service:
             consumer.resume(*(paused & set(consumer.assignment())))
 
     async def _flush(self, drain: bool) -> int:
-        """Decide and publish in-flight batches, oldest first: those whose preparation is
-        done, or (``drain``) all of them, waiting for their preparation. Consecutive
-        prepared batches are published together. Returns how many were published."""
-        published = 0
-        while self._inflight and (drain or self._inflight[0].prepared.done()):
-            async with self._lock:
-                if not self._inflight:  # a rebalance drained it meanwhile
-                    return published
-                if self.failed:
-                    self._discard()
-                    return published
-                batch = self._inflight[0]
-                if not self._current(batch):
-                    # fetched under an assignment that has ended: the new one starts again from
-                    # the committed offsets. Batches fetched since are kept.
-                    self._inflight.popleft().prepared.cancel()
-                    log.info("consumer.stale_batch_dropped", epoch=batch.epoch, records=len(batch.records))
-                    continue
-                await asyncio.wait([batch.prepared])
-                group = [batch]
-                for later in list(self._inflight)[1:]:
-                    if not (later.prepared.done() and self._current(later)):
-                        break
-                    group.append(later)
-                if not await self._handle(group):
-                    self._retry()
-                    return published
-                for _ in group:
-                    self._inflight.popleft()
-                published += len(group)
-                self._room.set()
-        return published
+        """Decide and publish the records the merge lets go whose preparation is done, or
+        (``drain``) every record in flight, waiting for its preparation. Returns how many
+        were published."""
+        async with self._lock:
+            if self.failed:
+                self._merge.clear()
+                return 0
+            self._lag = await self._lags()
+            items = self._merge.take(self._lag, limit=AHEAD * self.settings.batch_size,
+                                     ready=lambda item: item.batch.prepared.done(), force=drain)
+            if drain:
+                while more := self._merge.take(self._lag, limit=self._merge.buffered(), force=True):
+                    items += more
+            stale = [item for item in items if not self._current(item)]
+            if stale:
+                # fetched under an assignment that has ended: the new one starts again from
+                # the committed offsets
+                log.info("consumer.stale_batch_dropped", epoch=stale[0].batch.epoch, records=len(stale))
+                items = [item for item in items if self._current(item)]
+            if not items:
+                return 0
+            self._deciding = len(items)
+            try:
+                if not await self._handle(items):
+                    self._retry(items)
+                    return 0
+            finally:
+                self._deciding = 0
+            self._room.set()
+            return len(items)
 
-    def _current(self, batch: _Batch) -> bool:
-        """Whether ``batch`` was fetched under the assignment still in force."""
-        return batch.epoch == self.epoch and batch.partitions() <= self.assigned
+    async def _lags(self) -> dict[TopicPartition, int | None]:
+        """Records not fetched yet, of each partition the merge has nothing of (None: not
+        known yet): the end of what a read-committed consumer may read, less its position."""
+        consumer, out = self._consumer, {}
+        assignment = consumer.assignment() if consumer is not None else set()
+        for tp in self._merge.dry():
+            if tp not in assignment:
+                continue
+            lso = consumer.last_stable_offset(tp)
+            end = lso if lso is not None and lso >= 0 else consumer.highwater(tp)
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), POSITION_TIMEOUT)
+            except (asyncio.TimeoutError, KafkaError):
+                position = None
+            out[tp] = None if end is None or position is None else max(0, end - position)
+        return out
 
-    def _discard(self) -> None:
-        """Forget the batches in flight; their records are not committed, so they come again."""
-        for batch in self._inflight:
-            batch.prepared.cancel()
-        self._inflight.clear()
+    def _current(self, item: _Item) -> bool:
+        """Whether ``item`` was fetched under the assignment still in force."""
+        return item.batch.epoch == self.epoch and item.tp in self.assigned
 
-    def _retry(self) -> None:
-        """After a failed publish: drop the batches in flight, and have the fetch loop rewind
-        to the first of their records, which are then processed again (decisions are idempotent)."""
-        for batch in self._inflight:
-            for r in batch.records:
-                self._rewind.setdefault(TopicPartition(r.topic, r.partition), r.offset)
-        self._discard()
+    def _retry(self, items: list[_Item]) -> None:
+        """After a failed publish: drop the records in flight, and have the fetch loop rewind
+        to the first of them, which are then processed again (decisions are idempotent)."""
+        for item in [*items, *self._merge.clear()]:
+            self._rewind[item.tp] = min(self._rewind.get(item.tp, item.record.offset), item.record.offset)
         self._room.set()
 
     def _seek_rewind(self, consumer, records: dict, remaining: set[TopicPartition]) -> dict:
@@ -347,6 +417,7 @@ class Service:
                 if self.bounds is not None and offset < self.bounds[tp][1]:
                     remaining.add(tp)
                     consumer.resume(tp)
+                    self._merge.finish(tp, False)
         self._rewind = {}
         return {}
 
@@ -364,6 +435,7 @@ class Service:
             if position >= self.bounds[tp][1]:
                 remaining.discard(tp)
                 consumer.pause(tp)
+                self._merge.finish(tp)
         return kept
 
     async def _close(self, consumer, producer) -> None:
@@ -371,28 +443,29 @@ class Service:
             await producer.stop()
         await consumer.stop()  # leaves the group
 
-    async def _handle(self, batches: list[_Batch]) -> bool:
-        """Decide prepared batches in order, then publish them and commit their offsets
-        together. False when the publish failed and they must be processed again."""
+    async def _handle(self, items: list[_Item]) -> bool:
+        """Decide records in order, then publish them and commit their offsets together.
+        False when the publish failed and they must be processed again."""
         publisher = self._publisher
-        records = [r for batch in batches for r in batch.records]
+        records = [item.record for item in items]
         try:
-            prepared = [p for batch in batches for p in await batch.prepared]
+            results = {}
+            for item in items:
+                if item.batch not in results:
+                    results[item.batch] = await item.batch.prepared
+            prepared = [results[item.batch][item.index] for item in items]
             outcomes = await asyncio.to_thread(lambda: [self.processor.decide(p) for p in prepared])
             self._expire(prepared)
         except IndexUnavailable as exc:
-            # Redis is down or slow: nothing is published or committed, and the batch comes
-            # again after the back-off. The health watchdog reports the stall if it lasts.
-            log.error("index.unavailable", error=str(exc), retry_in_s=RETRY_BACKOFF)
-            self.metrics.index_unavailable()
-            await asyncio.sleep(RETRY_BACKOFF)
+            await self._unavailable(exc)
             return False
         out = [m for o, r in zip(outcomes, records) for m in messages(o, r.value, Origin(r.topic, r.partition, r.offset))]
         if self.changelog:
             self._changes += [Message("changelog", k, v) for k, v in self.index.drain_changes()]
         offsets = {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}  # the last one wins
+        recheck = (lambda: asyncio.to_thread(self._retired_meanwhile, outcomes)) if self.index.shared else None
         try:
-            await publisher.publish(out + self._changes, offsets)
+            await publisher.publish(out + self._changes, offsets, recheck)
         except ProducerFenced:
             # Another process took over this transactional id (the same STREAM_INSTANCE_ID):
             # this one must not write again. Its open transaction is already aborted.
@@ -402,24 +475,27 @@ class Service:
             self.failed = "fenced by another process with the same instance id"
             self.stop()
             return False
-        except KafkaError as exc:
+        except (KafkaError, IndexUnavailable) as exc:
             self.metrics.commit(False)
-            log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))
             with suppress(KafkaError):
                 await publisher.abort()
+            if isinstance(exc, IndexUnavailable):
+                await self._unavailable(exc)
+                return False
+            log.error("commit.failed", error=f"{type(exc).__name__}: {exc}", partitions=_names(offsets))
             await asyncio.sleep(RETRY_BACKOFF)
             return False
         self._changes = []
         now = time.monotonic()
         self.metrics.commit(True)
-        for batch in batches:
-            self.metrics.batch(now - batch.fetched, len(batch.records))
+        for batch in results:
+            self.metrics.batch(now - batch.fetched, sum(item.batch is batch for item in items))
         self.health.progress()
         if self.on_batch is not None:
             self.on_batch(len(records))
-        fetched = [batch.fetched for batch in batches for _ in batch.records]
-        for outcome, record, since in zip(outcomes, records, fetched):
-            self.stats.count(outcome.kind, now - since)
+        for outcome, item in zip(outcomes, items):
+            record = item.record
+            self.stats.count(outcome.kind, now - item.batch.fetched)
             self.metrics.record(outcome.kind, outcome.item.reason if outcome.decision is None else None)
             if outcome.kind == "article":
                 continue
@@ -433,6 +509,22 @@ class Service:
                     d = outcome.decision
                     log.debug("dedup.duplicate", id=d.doc_id, cluster_id=d.cluster_id, similarity=d.similarity)
         return True
+
+    async def _unavailable(self, exc: IndexUnavailable) -> None:
+        """Redis is down or slow: nothing is published or committed, and the records come
+        again after the back-off. The health watchdog reports the stall if it lasts."""
+        log.error("index.unavailable", error=str(exc), retry_in_s=RETRY_BACKOFF)
+        self.metrics.index_unavailable()
+        await asyncio.sleep(RETRY_BACKOFF)
+
+    def _retired_meanwhile(self, outcomes) -> list[Message]:
+        """With an index other instances write too: tombstones for the articles of this
+        publish whose cluster another instance retired between the decision and now. Run
+        after the articles are appended, so a tombstone from the other instance that was
+        appended before them is overridden here (``docs/state.md``)."""
+        return [tombstone(o.decision.doc_id) for o in outcomes
+                if o.decision is not None and o.decision.canonical
+                and (root := self.index.root(o.decision.doc_id)) is not None and root.doc_id != o.decision.doc_id]
 
     def _expire(self, prepared) -> None:
         """Drop index entries older than the retention window, in event time. A time more

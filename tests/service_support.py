@@ -61,15 +61,29 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 60) -> int
     return proc.wait(timeout)
 
 
-async def outputs(settings: Settings, count: int, timeout: float = 90, settle: float = 1.0) -> list[Record]:
-    return await read(settings, [settings.output_topic, settings.duplicates_topic, settings.dlq_topic],
-                      count, timeout=timeout, settle=settle)
+async def outputs(settings: Settings, count: int, timeout: float = 90, settle: float = 1.0,
+                  tombstones: bool = False) -> list[Record]:
+    """The records of the three output topics, once ``count`` have arrived; the articles
+    topic's tombstones only when asked for."""
+    got = await read(settings, [settings.output_topic, settings.duplicates_topic, settings.dlq_topic],
+                     count, timeout=timeout, settle=settle)
+    return got if tombstones else [r for r in got if r.value is not None]
 
 
 def by_topic(settings: Settings, records: list[Record]) -> dict[str, list]:
-    """Decoded outputs: articles and duplicates as dicts, dead letters as records."""
+    """Decoded outputs: articles and duplicates as dicts, dead letters as records, and the
+    keys tombstoned on the articles topic (clusters a later decision retired)."""
     return {
-        "articles": [orjson.loads(r.value) for r in records if r.topic == settings.output_topic],
+        "articles": [orjson.loads(r.value) for r in records if r.topic == settings.output_topic and r.value is not None],
         "duplicates": [orjson.loads(r.value) for r in records if r.topic == settings.duplicates_topic],
         "dead": [r for r in records if r.topic == settings.dlq_topic],
+        "retired": [r.key.decode() for r in records if r.topic == settings.output_topic and r.value is None],
     }
+
+
+def compacted(settings: Settings, records: list[Record]) -> dict[str, dict]:
+    """The articles topic as compaction leaves it: the last value per key, tombstones deleted."""
+    last: dict[str, bytes | None] = {}
+    for r in sorted((r for r in records if r.topic == settings.output_topic), key=lambda r: (r.partition, r.offset)):
+        last[r.key.decode()] = r.value
+    return {k: orjson.loads(v) for k, v in last.items() if v is not None}

@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +20,7 @@ import pytest
 from stream.decode import decode, doc_id
 from stream.kafka.topics import produce
 from tests import stories
-from tests.service_support import outputs, spawn, stop, wait_for_log
+from tests.service_support import compacted, outputs, spawn, stop, wait_for_log
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,24 +39,28 @@ async def produce_over(settings, values: list[bytes], chunks: int, pause: float)
 
 
 def check(records, settings, stories_by_id: dict[str, int], exactly_once: bool) -> dict:
-    """Every input accounted for; one canonical per story; repeated outputs identical."""
+    """Every input accounted for; one canonical per story in the compacted articles topic;
+    repeated outputs identical."""
     outcomes = defaultdict(list)
-    canonicals = defaultdict(set)
     for r in records:
         assert r.topic != settings.dlq_topic, r.headers
+        if r.value is None:  # a tombstone: a retired cluster's key
+            continue
         value = orjson.loads(r.value)
         outcomes[value["id"]].append((r.topic, r.key, r.value))
-        if r.topic == settings.output_topic:
-            canonicals[stories_by_id[value["id"]]].add(value["id"])
     assert set(outcomes) == set(stories_by_id)  # nothing lost
     repeated = {i: o for i, o in outcomes.items() if len(o) > 1}
     if exactly_once:
         assert not repeated
     else:
         assert all(len(set(o)) == 1 for o in repeated.values())  # byte-identical, same key and topic
+    canonicals = defaultdict(set)
+    for key, article in compacted(settings, records).items():
+        canonicals[stories_by_id[article["id"]]].add(key)
     assert len(canonicals) == len(set(stories_by_id.values()))
-    assert all(len(ids) == 1 for ids in canonicals.values()), {s: i for s, i in canonicals.items() if len(i) > 1}
-    return {"inputs": len(stories_by_id), "repeated": len(repeated)}
+    assert all(len(keys) == 1 for keys in canonicals.values()), {s: k for s, k in canonicals.items() if len(k) > 1}
+    return {"inputs": len(stories_by_id), "repeated": len(repeated),
+            "retired": sum(r.value is None for r in records if r.topic == settings.output_topic)}
 
 
 @pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
@@ -76,7 +80,7 @@ async def test_kill_9_five_times_during_10000_records(settings, tmp_path, guaran
         proc = spawn(settings, next(logs))
     await producing
     try:
-        records = await outputs(settings, len(values), timeout=420, settle=3.0)
+        records = await outputs(settings, len(values), tombstones=True, timeout=420, settle=3.0)
     finally:
         assert stop(proc) == 0
     counts = check(records, settings, ids, exactly_once=guarantee == "exactly_once")
@@ -99,7 +103,7 @@ async def test_broker_restart_mid_stream(settings, tmp_path):
         subprocess.run([script, "restart"], env=broker, check=True, stdout=subprocess.DEVNULL)
         await produce(settings, settings.input_topic, values[600:])
         try:
-            records = await outputs(settings, len(values), timeout=240, settle=3.0)
+            records = await outputs(settings, len(values), tombstones=True, timeout=240, settle=3.0)
         finally:
             code = stop(proc)
         assert code == 0
@@ -122,11 +126,11 @@ async def test_an_instance_joins_and_leaves_mid_stream(settings, tmp_path):
     assert stop(second) == 0
     await producing
     try:
-        records = await outputs(settings, len(values), timeout=240, settle=3.0)
+        records = await outputs(settings, len(values), tombstones=True, timeout=240, settle=3.0)
     finally:
         assert stop(first) == 0
     check(records, settings, story_of(values), exactly_once=True)
-    assert Counter(r.topic for r in records)[settings.output_topic] == 400
+    assert len(compacted(settings, records)) == 400
 
 
 def redis_server(port: int, where: Path) -> subprocess.Popen:
@@ -162,7 +166,7 @@ async def test_a_redis_restart_holds_batches_back_and_loses_nothing(settings, tm
         await asyncio.sleep(3.0)  # several failed attempts
         assert proc.poll() is None  # still running, holding the batch back
         server = redis_server(port, tmp_path)  # back, with what it had written
-        records = await outputs(settings, len(values), timeout=120, settle=3.0)
+        records = await outputs(settings, len(values), tombstones=True, timeout=120, settle=3.0)
     finally:
         code = stop(proc)
         server.kill()
@@ -179,7 +183,7 @@ async def test_a_second_process_with_the_same_instance_id_fences_the_first(setti
     await wait_for_log(log2, "service.started")
     await produce(settings, settings.input_topic, values[100:])
     try:
-        records = await outputs(settings, len(values), timeout=120, settle=2.0)
+        records = await outputs(settings, len(values), tombstones=True, timeout=120, settle=2.0)
         assert first.wait(60) == 1 and "producer.fenced" in log.read_text()
     finally:
         first.kill()

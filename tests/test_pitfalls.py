@@ -20,15 +20,15 @@ pytestmark = pytest.mark.kafka
 
 
 class SlowIndex(MemoryIndex):
-    """An index whose every claim takes ``delay`` seconds: a stand-in for slow processing."""
+    """An index whose every insert takes ``delay`` seconds: a stand-in for slow processing."""
 
     def __init__(self, delay: float) -> None:
         super().__init__()
         self.delay = delay
 
-    def claim(self, *args, **kwargs):
+    def insert(self, *args, **kwargs):
         time.sleep(self.delay)
-        return super().claim(*args, **kwargs)
+        return super().insert(*args, **kwargs)
 
 
 def pages(n: int, tag: str) -> list[bytes]:

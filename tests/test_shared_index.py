@@ -29,7 +29,7 @@ async def test_three_instances_one_canonical_per_story(settings, tmp_path):
         await wait_for_log(tmp_path / f"instance{i}.log", "consumer.partitions_assigned")
     await produce(settings, settings.input_topic, values)  # one burst
     try:
-        records = await outputs(settings, len(values), timeout=240, settle=3.0)
+        records = await outputs(settings, len(values), tombstones=True, timeout=240, settle=3.0)
     finally:
         codes = [stop(p) for p in procs]
     assert codes == [0, 0, 0]

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
+from collections.abc import Awaitable, Callable
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from stream.models import Message
+
+Recheck = Callable[[], Awaitable[list[Message]]] | None  # more messages, once the first are appended
 
 
 class AtLeastOnce:
@@ -25,12 +29,16 @@ class AtLeastOnce:
         ]
         await asyncio.gather(*futures)
 
-    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
-        """Index changes first, then outputs, then offsets, each step acknowledged before
-        the next: a crash anywhere re-delivers records whose decisions are already
-        durable, so they are decided, and published, identically."""
+    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int],
+                      recheck: Recheck = None) -> None:
+        """Index changes first, then outputs (and what ``recheck`` adds once they are
+        appended), then offsets, each step acknowledged before the next: a crash anywhere
+        re-delivers records whose decisions are already durable, so they are decided, and
+        published, the same way."""
         await self._send([m for m in messages if m.kind == "changelog"])
         await self._send([m for m in messages if m.kind != "changelog"])
+        if recheck is not None:
+            await self._send(await recheck())
         await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in offsets.items()})
 
     async def abort(self) -> None:
@@ -43,9 +51,12 @@ class ExactlyOnce(AtLeastOnce):
         super().__init__(producer, consumer, topics)
         self.group_id = group_id
 
-    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+    async def publish(self, messages: list[Message], offsets: dict[TopicPartition, int],
+                      recheck: Recheck = None) -> None:
         await self.producer.begin_transaction()
-        await self._send(messages)
+        await self._send(messages)  # every send acknowledged: the records are in the log
+        if recheck is not None:
+            await self._send(await recheck())
         await self.producer.send_offsets_to_transaction(offsets, self.group_id)
         await self.producer.commit_transaction()
 

@@ -44,8 +44,9 @@ async def produce(settings: Settings, topic: str, values: list[bytes], keys: lis
 
 async def read(settings: Settings, topics: list[str], count: int, timeout: float = 60.0,
                settle: float = 0.0) -> list[Record]:
-    """Read committed records of ``topics`` from the start until ``count`` have arrived (or
-    ``timeout``), then keep reading for ``settle`` seconds to catch any extra ones."""
+    """Read committed records of ``topics`` from the start until ``count`` records with a
+    value have arrived (or ``timeout``), then keep reading for ``settle`` seconds to catch
+    any extra ones. Tombstones (no value) are returned too, but not counted."""
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="earliest",
         enable_auto_commit=False, isolation_level="read_committed", client_id=f"reader-{uuid.uuid4().hex[:6]}",
@@ -57,7 +58,7 @@ async def read(settings: Settings, topics: list[str], count: int, timeout: float
         deadline = time.monotonic() + timeout
         settle_until = None
         while time.monotonic() < deadline:
-            if len(out) >= count and settle_until is None:
+            if sum(r.value is not None for r in out) >= count and settle_until is None:
                 settle_until = time.monotonic() + settle
             if settle_until is not None and time.monotonic() >= settle_until:
                 break
