@@ -3,14 +3,16 @@
 * :func:`connect` turns ``STREAM_INDEX`` into a redis-py client: ``redis://`` (also
   ``rediss://``, ``unix://``) gives :class:`redis.Redis`; ``redis+cluster://host:port[,host:port...]``
   (``rediss+cluster://`` for TLS) gives :class:`redis.cluster.RedisCluster`, which finds the
-  other nodes itself. ``?namespace=`` is the index's, the rest goes to redis-py.
+  other nodes itself. The index's own parameters (``namespace``, ``bucket_bits``) are taken
+  out first (:func:`parse_url`); the rest go to redis-py.
 * :class:`Shards` sends a pipeline of single-slot commands to the nodes that serve them: one
   packed write per node, all nodes written before any is read, so a pipeline costs one round
   trip however many shards it touches. redis-py's own cluster pipeline resolves a routing
   policy per command (about 50 µs of client CPU each, against 6-9 µs here) and refuses
   EVALSHA; this routes on redis-py's slot map and uses its per-node connection pools.
   ``MOVED`` refreshes the slot map and resends, ``ASK`` resends with ``ASKING`` to the node
-  named; both are retried a few times.
+  named; both are retried a few times. A node that cannot be reached has the slot map read
+  again on the next call (a replica may have taken over).
 * Every failure to get an answer (a refused connection, a timeout, ``CLUSTERDOWN``,
   ``TRYAGAIN``, redirects that do not settle, a master that is down, ``LOADING``, ``OOM``) is
   :class:`~stream.errors.IndexUnavailable`: the service holds the batch back and processes it
@@ -90,6 +92,7 @@ class Shards:
         self._client: redis.Redis | RedisCluster | None = None
         self._lock = threading.Lock()
         self._slots: list[redis.Redis] = []  # the client of each slot's master (a cluster)
+        self._read = False  # the map was built once: build it again from the cluster, not redis-py's cache
 
     @property
     def client(self) -> redis.Redis | RedisCluster:
@@ -119,7 +122,11 @@ class Shards:
         asking: dict[int, tuple[str, int]] = {}
         with unavailable("redis"):
             for attempt in range(ATTEMPTS):
-                self._send(self._route(todo, commands, asking), commands, out, asking)
+                try:
+                    self._send(self._route(todo, commands, asking), commands, out, asking)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    self._slots = []  # read the map again next time: a replica may have taken over
+                    raise
                 full = next((r for r in out if isinstance(r, OutOfMemoryError)), None)
                 if full is not None:
                     raise full
@@ -129,7 +136,6 @@ class Shards:
                 asking = {i: (out[i].host, out[i].port) for i in todo if type(out[i]) is AskError}
                 if len(asking) < len(todo) and isinstance(self.client, RedisCluster):
                     time.sleep(RETRY_PAUSE * attempt)
-                    self.client.nodes_manager.initialize()
                     self._slots = []
         first = out[todo[0]]
         raise IndexUnavailable(f"redis: {type(first).__name__}: {first}")
@@ -155,7 +161,11 @@ class Shards:
         return groups
 
     def _slot_map(self, client: RedisCluster) -> list[redis.Redis | None]:
-        """The client of each slot's master, from redis-py's slot map (kept until a redirect)."""
+        """The client of each slot's master, from the cluster's slot map (kept until a
+        redirect or a node that cannot be reached)."""
+        if self._read:
+            client.nodes_manager.initialize()
+        self._read = True
         by_name: dict[str, redis.Redis] = {}
         slots: list[redis.Redis | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
         for slot, nodes in client.nodes_manager.slots_cache.items():

@@ -133,21 +133,25 @@ def test_an_entry_on_a_slot_being_moved_is_found_with_asking(cluster_url):
     on the old one; the index asks the new one. The slot then moves for good (MOVED)."""
     index = RedisIndex.from_url(with_namespace(cluster_url))
     cluster = index.shards.client
+    sig = np.zeros(128, np.uint32)
+    index.insert(Entry("a", "a", sig, 1, (0,), 1.0), [b"k"], set())
+    key = index.keys.entry(layout.raw_id("a"))
+    slot = redis.cluster.key_slot(key)
+    source = cluster.nodes_manager.slots_cache[slot][0]
+    target = next(n for n in cluster.get_primaries() if n.name != source.name)
+    src, dst = cluster.get_redis_connection(source), cluster.get_redis_connection(target)
+    dst_id = dst.execute_command("CLUSTER", "MYID").decode()
+    dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src.execute_command("CLUSTER", "MYID").decode())
+    src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
     try:
-        sig = np.zeros(128, np.uint32)
-        index.insert(Entry("a", "a", sig, 1, (0,), 1.0), [b"k"], set())
-        key = index.keys.entry(layout.raw_id("a"))
-        slot = redis.cluster.key_slot(key)
-        source = cluster.nodes_manager.slots_cache[slot][0]
-        target = next(n for n in cluster.get_primaries() if n.name != source.name)
-        src, dst = cluster.get_redis_connection(source), cluster.get_redis_connection(target)
-        src_id, dst_id = (r.execute_command("CLUSTER", "MYID").decode() for r in (src, dst))
-        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
-        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
         src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", key)
         assert index.lookup("a").doc_id == "a"  # ASK, then ASKING on the new master
+    finally:  # finish the move, as redis-cli --cluster reshard does: the slot's other keys, then the owner
+        while found := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *found)
         for node in cluster.get_primaries():
             cluster.get_redis_connection(node).execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    try:
         assert index.lookup("a").doc_id == "a"  # MOVED: the slot map is read again
         assert index.shards._slots[slot] is dst
     finally:
@@ -155,7 +159,8 @@ def test_an_entry_on_a_slot_being_moved_is_found_with_asking(cluster_url):
 
 
 def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
-    """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path."""
+    """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path;
+    then a node back on the same port (the index picks up without a restart)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -177,6 +182,13 @@ def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
         index.lookup("a")
     with pytest.raises(IndexUnavailable):  # down from the start: no crash when it is made, only on use
         RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x").lookup("a")
+    subprocess.run([*script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)  # back, empty
+    try:
+        assert index.lookup("a") is None  # the slot map is read again
+        index.insert(Entry("a", "a", sig, 1, (0,), 1.0), [b"k"], set())  # and the functions loaded again
+        assert index.root("a").doc_id == "a"
+    finally:
+        subprocess.run([*script, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 # --- several processes racing over copies of the same stories ----------------------------
