@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -35,3 +36,19 @@ def cluster_url() -> str:
 def with_namespace(url: str, namespace: str | None = None) -> str:
     """``url`` naming a namespace of its own (a fresh one by default)."""
     return f"{url}?namespace={namespace or 't' + uuid.uuid4().hex[:10]}"
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 above) is free too."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1] % 40000 + 10000
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 
 import numpy as np
@@ -27,7 +26,7 @@ from stream.dedup.redis_index import RedisIndex, _raws
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
 from tests.dedup.test_index import agree_with_the_reference, docs_stream, signature
-from tests.redis_support import ROOT, cluster_url, redis_url, with_namespace  # noqa: F401 (fixtures)
+from tests.redis_support import ROOT, cluster_port, cluster_url, redis_url, with_namespace  # noqa: F401
 
 pytestmark = pytest.mark.redis
 
@@ -161,9 +160,7 @@ def test_an_entry_on_a_slot_being_moved_is_found_with_asking(cluster_url):
 def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
     """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path;
     then a node back on the same port (the index picks up without a restart)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = cluster_port()
     env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": "1",
            "REDIS_CLUSTER_DATA": str(tmp_path)}
     script = [str(ROOT / "deploy" / "redis-local"), "cluster"]
