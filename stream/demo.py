@@ -51,26 +51,44 @@ async def load_samples(settings: Settings) -> int:
 
 
 def summary(s: Settings, records, sent: int) -> str:
-    """What landed on each topic, story by story. A story's article may have been published
-    more than once: a better copy that arrives later replaces the first canonical."""
-    versions: dict[bytes, list[dict]] = defaultdict(list)  # cluster -> its articles, in order
-    copies = defaultdict(list)
-    for r in records:
-        if r.topic == s.output_topic:
-            versions[r.key].append(orjson.loads(r.value))
-        elif r.topic == s.duplicates_topic:
-            copies[r.key].append(orjson.loads(r.value))
+    """What landed on each topic, story by story. A story can change keys on the way: when a
+    better copy arrives after the first canonical (or a page joins two clusters), the new
+    canonical's record lists the keys it retires (``replaces``) and those keys get a
+    tombstone; a retired first canonical is shown under the story it went to."""
+    articles: dict[str, dict] = {}  # key -> its last article (None: tombstoned)
+    retired_by: dict[str, str] = {}  # a retired key -> the cluster it went into
+    copies: list[dict] = []
     dead = [r for r in records if r.topic == s.dlq_topic]
-    replaced = sum(len(v) - 1 for v in versions.values())
-    lines = [f"\n{sent} pages in -> {len(versions)} canonical articles, "
-             f"{sum(map(len, copies.values()))} duplicates, {len(dead)} dead letters"
-             + (f", {replaced} first canonicals replaced by a better copy" if replaced else "") + "\n"]
-    for key, (*earlier, a) in versions.items():
+    for r in records:
+        if r.topic not in (s.output_topic, s.duplicates_topic):
+            continue
+        value = None if r.value is None else orjson.loads(r.value)
+        if r.topic == s.output_topic:
+            articles[r.key.decode()] = value
+        else:
+            copies.append(value)
+        for old in (value or {}).get("replaces", ()):
+            retired_by[old] = value["cluster_id"]
+
+    def final(key: str) -> str:
+        seen = {key}
+        while key in retired_by and retired_by[key] not in seen:
+            key = retired_by[key]
+            seen.add(key)
+        return key
+
+    live = {k: a for k, a in articles.items() if a is not None}
+    firsts = [r for r in records if r.topic == s.output_topic and r.value is not None and r.key.decode() in retired_by]
+    lines = [f"\n{sent} pages in -> {len(live)} canonical articles, {len(copies)} duplicates, {len(dead)} dead letters"
+             + (f", {len(firsts)} first canonicals replaced by a better copy" if firsts else "") + "\n"]
+    for key, a in live.items():
         lines.append(f"* {a['title'][:70]}\n    canonical  {a['url']}")
-        for e in earlier:
-            lines.append(f"    replaced   {e['url']}  (the first canonical, before a better copy came)")
-        for d in copies.get(key, []):
-            lines.append(f"    duplicate  {d['url']}  (similarity {d['similarity']:.2f})")
+        for r in firsts:
+            if final(r.key.decode()) == key:
+                lines.append(f"    replaced   {orjson.loads(r.value)['url']}  (the first canonical, before a better copy came)")
+        for d in copies:
+            if final(d["cluster_id"]) == key:
+                lines.append(f"    duplicate  {d['url']}  (similarity {d['similarity']:.2f})")
     for r in dead:
         lines.append(f"x dead letter: {r.headers['reason'].decode()}: {r.headers['detail'].decode()}  "
                      f"(offset {r.headers['source_partition'].decode()}:{r.headers['source_offset'].decode()})")

@@ -1,6 +1,9 @@
 """``stream clean`` and ``stream dedup``: JSONL files through the same core, no broker.
 
-One output line per input line, in input order.
+One output line per input line, in input order. ``stream dedup`` writes its lines once
+the whole input is decided, each with the page's *final* cluster: clusters, their ids and
+their canonicals do not depend on the order of the input lines (only ``similarity``, the
+best match a page had when it was decided, may).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import orjson
 from stream.config import Settings
 from stream.dedup import Deduper
 from stream.dedup.store import open_index
-from stream.pipeline import Outcome, Processor, clean_line, dedup_line
+from stream.pipeline import Outcome, Processor, clean_line, final_line
 from stream.workers import Workers
 
 
@@ -54,14 +57,18 @@ def run_clean(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, flo
 def run_dedup(inp: BinaryIO, out: BinaryIO, settings: Settings) -> dict[str, float]:
     counts = {"records": 0, "article": 0, "duplicate": 0, "dead_letter": 0}
     # nothing drains the changelog here: do not record it (memory would grow without bound)
-    processor = Processor(Deduper(open_index(settings, changelog=False), threshold=settings.threshold))
+    index = open_index(settings, changelog=False)
+    processor = Processor(Deduper(index, threshold=settings.threshold))
     workers = Workers(settings.workers, settings.max_record_bytes, learn=settings.learn_boilerplate)
+    decided: list[Outcome] = []
     try:
         for item in _steady(workers.stream(_lines(inp)), counts):
-            outcome: Outcome = processor.decide(item)
-            counts["records"] += 1
-            counts[outcome.kind] += 1
-            out.write(orjson.dumps(dedup_line(outcome)) + b"\n")
+            decided.append(processor.decide(item))
     finally:
         workers.close()
+    for outcome in decided:
+        line = final_line(outcome, index)
+        counts["records"] += 1
+        counts["dead_letter" if "error" in line else "article" if line["canonical"] else "duplicate"] += 1
+        out.write(orjson.dumps(line) + b"\n")
     return counts

@@ -16,7 +16,7 @@ import orjson
 
 from stream.clean import BoilerplateLearner, clean
 from stream.decode import decode, doc_id, parse_time, source
-from stream.dedup import Decision, Deduper, Doc, fingerprint
+from stream.dedup import Decision, Deduper, Doc, Index, fingerprint
 from stream.dedup.canonical import rank
 from stream.errors import BadRecord
 from stream.models import Message, Prepared, Rejected
@@ -170,13 +170,16 @@ def dead_letter_headers(item: Rejected, origin: Origin) -> tuple[tuple[str, byte
     )
 
 
-def dedup_line(outcome: Outcome) -> dict:
-    """One line of ``stream dedup`` output."""
+def final_line(outcome: Outcome, index: Index) -> dict:
+    """One line of ``stream dedup`` output: the page's cluster once every page is decided."""
     item, d = outcome.item, outcome.decision
     if d is None:
         return {"url": item.url, "error": item.reason, "detail": item.detail}
-    return {"url": item.page.url, "id": d.doc_id, "cluster_id": d.cluster_id, "canonical": d.canonical,
-            "duplicate_of": d.duplicate_of, "similarity": d.similarity}
+    root = index.root(d.doc_id)
+    cluster_id = root.doc_id if root is not None else d.cluster_id
+    canonical = cluster_id == d.doc_id
+    return {"url": item.page.url, "id": d.doc_id, "cluster_id": cluster_id, "canonical": canonical,
+            "duplicate_of": None if canonical else cluster_id, "similarity": d.similarity}
 
 
 def clean_line(item: Prepared | Rejected) -> dict:

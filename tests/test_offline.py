@@ -61,3 +61,26 @@ def test_bad_setting_exits_with_a_message():
     done = subprocess.run([sys.executable, "-m", "stream", "dedup", "--threshold", "7"], input=b"",
                           capture_output=True, timeout=60)
     assert done.returncode == 2 and b"threshold" in done.stderr
+
+
+def test_dedup_gives_the_same_clusters_for_every_order_of_the_lines(data):
+    """Final clusters and canonicals are a function of the set of pages: five shuffles of
+    pages with copies (dated at random, so later copies often rank first) agree."""
+    import random
+
+    from tests import stories
+    from tests.test_determinism import pages
+
+    values = pages(random.Random(7), 20) + [stories.copy(n, c) for n in range(20, 30) for c in range(2)]
+    outcomes = set()
+    for seed in range(5):
+        order = values[:]
+        random.Random(seed).shuffle(order)
+        lines = run("dedup", b"\n".join(order) + b"\n", "--workers", "0")
+        assert len(lines) == len(values)
+        by_url = {line["url"]: line for line in lines if "error" not in line}
+        outcomes.add(frozenset((url, line["cluster_id"], line["canonical"]) for url, line in by_url.items()))
+    assert len(outcomes) == 1
+    final = outcomes.pop()
+    clusters = {cluster for _, cluster, _ in final}
+    assert len(clusters) < len(final) and len({c for _, c, canonical in final if canonical}) == len(clusters)
