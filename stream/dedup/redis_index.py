@@ -107,7 +107,7 @@ class RedisIndex:
         return self._run([(k, ("GET", k)) for k in map(self.keys.entry, raws)])
 
     def _decode(self, raw: bytes, value: bytes) -> Entry:
-        text = layout.own_name(raw, value)
+        text = layout.own_name(value)
         if text is not None:
             self._names[raw] = text
         return layout.decode(raw, value, self._name)

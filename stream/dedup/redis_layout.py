@@ -1,21 +1,21 @@
 """Where the shared index keeps what in Redis: key names, the entry format, the server-side functions.
 
 Sized for memory (about 1.5 KB a document, ``docs/state.md``) and for spreading over the
-hash slots of a Redis Cluster. ``<ns>`` is the namespace (percent-encoded: no ``:`` or braces); ``raw`` is a document's id as 10
-bytes (:func:`~stream.dedup.memory_rows.id_bytes`: the bytes of a 20-hex-char id, else a
-hash of it).
+hash slots of a Redis Cluster. ``<ns>`` is the namespace, percent-encoded (no ``:`` or
+braces); ``raw`` is a document's id as 10 bytes (:func:`~stream.dedup.memory_rows.id_bytes`:
+the bytes of a 20-hex-char id, else a hash of it).
 
 ================================  ===========================================================
 ``{<ns>:g<xxx>}e<raw>``           string: the entry (below); ``xxx`` is its group, 3 hex digits
 ``{<ns>:g<xxx>}t``                sorted set: the group's raws by their ``latest`` (expiry)
 ``{<ns>:g<xxx>}a<raw>``           string: the text of an id that is not 20 hex chars
 ``{<ns>:b<xxxx>}``                hash: a bucket of band keys, field -> the raws holding the key
-``{<ns>:layout}``                 hash: ``version``, ``bucket_bits`` (fixed when the index is made)
+``{<ns>:layout}``                 hash: ``layout`` = ``<version>:<bucket_bits>``, fixed by the first user
 ================================  ===========================================================
 
-**Groups.** A document's group is one of ``GROUPS`` (1024), from a hash of its raw id; the hash tag puts a
-group's entries, sorted set and aliases in one slot, so storing an entry and listing it for
-expiry is one atomic step, and so is raising its expiry time. The 1024 groups hash to 1024
+**Groups.** A document's group is one of ``GROUPS`` (1024), from a hash of its raw id; the
+hash tag puts a group's entries, sorted set and aliases in one slot, so storing an entry and
+listing it for expiry is one atomic step, and so is raising its expiry time. The 1024 groups hash to 1024
 slots, spread over the shards like everything else.
 
 **Band keys.** A band key is known by its 32-bit hash (:func:`stream.dedup.codec.key_hash`,
@@ -89,7 +89,6 @@ def head(raw: bytes, value: bytes) -> Head:
 
 def encode(entry: Entry, key_hashes: list[int]) -> bytes:
     """The value stored for a new entry (a root: ``entry.parent`` is its own id)."""
-    own = raw_id(entry.doc_id)
     flags = (OWN_ODD | PARENT_ODD) if odd(entry.doc_id) else 0
     by = NO_ID
     if entry.linked_by is not None:
@@ -128,7 +127,7 @@ def key_hashes(value: bytes) -> list[int]:
     return np.frombuffer(value, "<u4", nkeys, at + 4 * nperm).tolist()
 
 
-def own_name(raw: bytes, value: bytes) -> str | None:
+def own_name(value: bytes) -> str | None:
     """The text of the entry's own id when it is not 20 hex chars."""
     if not value[0] & OWN_ODD:
         return None
