@@ -18,9 +18,8 @@ imports) belongs to that structure alone:
 3. **compare** (``--compare N``): our index and datasketch ``MinHashLSH`` (same 32x2 bands)
    on N documents; datasketch keeps no signatures, so ``+ signatures`` adds a dict of
    them, which the Deduper's verification needs.
-4. **redis** (``--redis N``): a Redis Cluster of each size in ``--shards`` (masters; 0 is a
-   single server, not a cluster) is started here on free ports (``deploy/redis-local
-   cluster``), and ``--clients`` processes decide N documents in all on it, through
+4. **redis** (``--redis N``): a Redis Cluster of each size in ``--shards`` (masters) is
+   started here on free ports (``deploy/redis-local cluster``), and ``--clients`` processes decide N documents in all on it, through
    :class:`~stream.dedup.redis_index.RedisIndex`, each its own stream, all starting at one
    barrier. Decisions per second are over the wall time of the slowest client; the CPU
    seconds of the clients and of each Redis server, and the machine's busy share, say what
@@ -192,33 +191,14 @@ def _decide(url: str, client: int, n: int, dup_share: float, seed: int, barrier,
     results.put((client, time.process_time() - cpu, time.perf_counter() - started))
 
 
-def _cluster(masters: int, port: int, where: str, command: str) -> list[int]:
-    """Start or stop a local Redis Cluster (``masters`` 0: one server, not a cluster); the pids."""
-    env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": str(max(masters, 1)),
-           "REDIS_CLUSTER_DATA": where, "REDIS_PORT": str(port), "REDIS_LOCAL_DATA": where}
+def _cluster(masters: int, where: str, command: str, port: int | str = "auto") -> int:
+    """``deploy/redis-local cluster start|stop``: a cluster of ``masters`` of the bench's own,
+    on free ports (start prints the first); returns that port."""
+    env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": str(masters),
+           "REDIS_CLUSTER_DATA": where}
     script = str(Path(__file__).resolve().parent.parent / "deploy" / "redis-local")
-    subprocess.run([script, *([] if masters == 0 else ["cluster"]), command], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    if command != "start":
-        return []
-    files = [Path(where) / "redis.pid"] if masters == 0 else [Path(where) / str(port + i) / "redis.pid"
-                                                               for i in range(masters)]
-    return [int(f.read_text()) for f in files]
-
-
-def _free_port(span: int) -> int:
-    """A port such that it and the next ``span - 1`` (and their cluster bus ports) are free."""
-    import socket
-
-    for base in range(21000, 29000, 16):
-        try:
-            for port in [*range(base, base + span), *range(base + 10000, base + 10000 + span)]:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
+    out = subprocess.run([script, "cluster", command], env=env, check=True, capture_output=True, text=True).stdout
+    return int(out.split(":")[-1].split("-")[0]) if command == "start" else int(port)
 
 
 def run_redis(args, masters: int) -> dict:
@@ -229,15 +209,15 @@ def run_redis(args, masters: int) -> dict:
 
     from stream.dedup.redis_index import RedisIndex
 
-    port = _free_port(max(masters, 1))
     with tempfile.TemporaryDirectory() as where:
-        pids = _cluster(masters, port, where, "start")
+        port = _cluster(masters, where, "start")
         try:
-            nodes = [redis.Redis(port=port + i) for i in range(max(masters, 1))]
-            url = (f"redis://127.0.0.1:{port}/0" if masters == 0 else f"redis+cluster://127.0.0.1:{port}") + "?namespace=b"
+            nodes = [redis.Redis(port=port + i) for i in range(masters)]
+            url = f"redis+cluster://127.0.0.1:{port}?namespace=b"
             RedisIndex.from_url(url).keys  # functions and layout in place before the baseline
             before = sum(n.info("memory")["used_memory"] for n in nodes)
-            servers = [psutil.Process(pid) for pid in pids]
+            servers = [psutil.Process(int((Path(where) / str(port + i) / "redis.pid").read_text()))
+                       for i in range(masters)]
             ctx = mp.get_context("spawn")
             barrier, results = ctx.Barrier(args.clients + 1), ctx.Queue()
             share = [args.redis // args.clients + (c < args.redis % args.clients) for c in range(args.clients)]
@@ -256,7 +236,7 @@ def run_redis(args, masters: int) -> dict:
             used = sum(n.info("memory")["used_memory"] for n in nodes) - before
             entries = len(RedisIndex.from_url(url))
         finally:
-            _cluster(masters, port, where, "stop")
+            _cluster(masters, where, "stop", port)
     busy = sum(machine_after[:3]) + sum(machine_after[5:8]) - sum(machine[:3]) - sum(machine[5:8])
     total = sum(machine_after) - sum(machine)
     return {"masters": masters, "docs": args.redis, "entries": entries, "wall": max(w for _, _, w in got),
@@ -288,7 +268,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--redis", type=int, default=0, help="documents for the Redis backend (0: skip)")
     p.add_argument("--clients", type=int, default=4, help="client processes deciding on Redis")
-    p.add_argument("--shards", default="1,3", help="Redis Cluster sizes to compare (masters; 0: one plain server)")
+    p.add_argument("--shards", default="1,3", help="Redis Cluster sizes to compare (masters: 1, or 3 and more)")
     p.add_argument("--restore-batch", type=int, default=1000, help="records per apply_many call (restore-bulk)")
     p.add_argument("--mode", default="all",
                    choices=["all", "insert", "restore", "restore-bulk", "ours", "datasketch"])
@@ -357,7 +337,7 @@ def redis_table(args, runs: list[dict]) -> None:
     for r in runs:
         rate = r["docs"] / r["wall"]
         each = " + ".join(f"{c:.1f}" for c in r["server_cpu"])
-        print(f"| {r['masters'] or 'one server'} | {rate:,.0f} | {r['wall']:.1f} | {r['client_cpu']:.1f} | {each} | "
+        print(f"| {r['masters']} | {rate:,.0f} | {r['wall']:.1f} | {r['client_cpu']:.1f} | {each} | "
               f"{sum(r['server_cpu']) / r['docs'] * 1e6:,.0f} | {r['busy']:.0%} | {r['used'] / r['entries']:,.0f} |")
     if len(runs) > 1:
         first, last = runs[0], runs[-1]

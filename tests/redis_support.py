@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -38,17 +38,11 @@ def with_namespace(url: str, namespace: str | None = None) -> str:
     return f"{url}?namespace={namespace or 't' + uuid.uuid4().hex[:10]}"
 
 
-def cluster_port() -> int:
-    """A free port whose cluster bus port (10,000 above) is free too."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1] % 40000 + 10000
-        try:
-            for p in (port, port + 10000):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
+def own_cluster(command: str, where: Path, port: int | str = "auto") -> int:
+    """``deploy/redis-local cluster start|stop`` for a one-master cluster of a test's own, its
+    data in ``where``, on free ports; returns its port (start prints it)."""
+    env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": "1",
+           "REDIS_CLUSTER_DATA": str(where)}
+    out = subprocess.run([str(ROOT / "deploy" / "redis-local"), "cluster", command], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return int(re.search(r":(\d+)-", out).group(1)) if command == "start" else int(port)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
-import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -26,7 +24,7 @@ from stream.dedup.redis_index import RedisIndex, _raws
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
 from tests.dedup.test_index import agree_with_the_reference, docs_stream, signature
-from tests.redis_support import ROOT, cluster_port, cluster_url, redis_url, with_namespace  # noqa: F401
+from tests.redis_support import cluster_url, own_cluster, redis_url, with_namespace  # noqa: F401
 
 pytestmark = pytest.mark.redis
 
@@ -160,11 +158,7 @@ def test_an_entry_on_a_slot_being_moved_is_found_with_asking(cluster_url):
 def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
     """A slot no master serves (CLUSTERDOWN), then the node down: the service's retry path;
     then a node back on the same port (the index picks up without a restart)."""
-    port = cluster_port()
-    env = {**os.environ, "REDIS_CLUSTER_PORT": str(port), "REDIS_CLUSTER_MASTERS": "1",
-           "REDIS_CLUSTER_DATA": str(tmp_path)}
-    script = [str(ROOT / "deploy" / "redis-local"), "cluster"]
-    subprocess.run([*script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    port = own_cluster("start", tmp_path)
     try:
         index = RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x&socket_timeout=1")
         sig = np.zeros(128, np.uint32)
@@ -174,18 +168,18 @@ def test_a_cluster_that_cannot_answer_is_index_unavailable(tmp_path):
         with pytest.raises(IndexUnavailable, match="ClusterDown|SlotNotCovered|Cluster"):
             index.lookup("a")
     finally:
-        subprocess.run([*script, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+        own_cluster("stop", tmp_path, port)
     with pytest.raises(IndexUnavailable):
         index.lookup("a")
     with pytest.raises(IndexUnavailable):  # down from the start: no crash when it is made, only on use
         RedisIndex.from_url(f"redis+cluster://127.0.0.1:{port}?namespace=x").lookup("a")
-    subprocess.run([*script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)  # back, empty
+    own_cluster("start", tmp_path, port)  # back on its port, empty
     try:
         assert index.lookup("a") is None  # the slot map is read again
         index.insert(Entry("a", "a", sig, 1, (0,), 1.0), [b"k"], set())  # and the functions loaded again
         assert index.root("a").doc_id == "a"
     finally:
-        subprocess.run([*script, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+        own_cluster("stop", tmp_path, port)
 
 
 # --- several processes racing over copies of the same stories ----------------------------
