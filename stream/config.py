@@ -61,7 +61,9 @@ class Settings:
     retention_days: float = field(default=30.0, metadata={
         "help": "days of event time an indexed story stays recognisable"})
     index: str = field(default="memory", metadata={
-        "help": "dedup index: memory, or redis://[user:password@]host:port/db (rediss:// for TLS)", "secret": True})
+        "help": "dedup index: memory (one instance per group), redis://[user:password@]host:port/db "
+                "(rediss:// for TLS), or redis+cluster://host:port[,host:port...] (add ?namespace=name)",
+        "secret": True})
     index_password_file: str = field(default="", metadata={
         "help": "file holding the Redis password (instead of one in the index URL)"})
     metrics_port: int = field(default=9108, metadata={

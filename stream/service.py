@@ -36,7 +36,7 @@ from stream.config import Settings, redact_url
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
-from stream.kafka import changelog, client, security
+from stream.kafka import changelog, client, group, security
 from stream.health import Health, HealthServer, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.merge import Merge
@@ -82,6 +82,10 @@ class _Listener(ConsumerRebalanceListener):
         service.metrics.rebalance()
         service.health.ready = bool(assigned) and not service.stopping.is_set()
         log.info("consumer.partitions_assigned", partitions=_names(assigned))
+        reason = await group.check(service.settings, service.member)  # an embedded index must not share the group
+        if reason is not None:
+            service.failed = reason
+            service.stop()
 
 
 def _names(tps) -> list[str]:
@@ -131,6 +135,7 @@ class Service:
         self._changes: list = []  # index mutations not yet acknowledged by the broker
         self._watermark = 0.0  # the newest event time seen: expiry follows event time
         self.processor = Processor(Deduper(self.index, threshold=settings.threshold))
+        self.member = group.me(settings.instance_id, self.index.shared, time.time())
         self.stats = Stats()
         self.metrics = Metrics()
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
@@ -170,7 +175,7 @@ class Service:
             raise
         workers = Workers(s.workers, s.max_record_bytes, learn=s.learn_boilerplate)
         producer = client.producer(s, transactional_id=self._transactional_id())
-        consumer = client.consumer(s)
+        consumer = client.consumer(s, client_id=group.client_id(self.member))
         try:
             await workers.start()
             await producer.start()

@@ -72,7 +72,9 @@ class Index(Protocol):
 
     def link(self, child: str, parent: str, by: str) -> str | None:
         """Atomically point ``child`` to ``parent``, recording ``by``, if ``child`` is still a
-        root. None when it was linked, else the parent ``child`` has meanwhile."""
+        root. None when it was linked, else the parent ``child`` has meanwhile. (A shared
+        backend also answers non-None, linking nothing, when ``child`` or ``parent`` expired
+        meanwhile; and a node whose parent expired counts as a root: the caller looks again.)"""
 
     def touch(self, doc_id: str, latest: float) -> None:
         """Raise the expiry time of ``doc_id`` and of each of its ancestors to ``latest``."""

@@ -1,274 +1,320 @@
-"""The shared index: one Redis, several service instances (``STREAM_INDEX=redis://host:port/db``).
+"""The shared index: one Redis or a Redis Cluster, several service instances.
 
-Every write is one Lua script, so it is atomic: Redis runs one script at a time and no
-other command interleaves with it. That is what keeps two instances that process two
-copies of one story at the same moment from founding two clusters:
+``STREAM_INDEX=redis://host:port/db?namespace=x`` or
+``STREAM_INDEX=redis+cluster://host:port[,host:port...]?namespace=x``: the same code on both.
+Every atomic step is one function call on one key, or on the keys of one group, which share
+a slot (:mod:`~stream.dedup.redis_layout`), so an index spreads over every shard of a
+cluster:
 
-* :meth:`RedisIndex.claim` checks every band key and inserts *in the same script*. Of two
-  racing claims whose documents share a band key, the second one to run sees the first
-  one's id in that key, not in its ``seen``, and gets its entry back instead of inserting;
-  the Deduper verifies it and joins its cluster. There is no moment between "no one holds
-  this key" and "I hold it" in which the other claim can run.
-* :meth:`RedisIndex.promote` compares ranks and sets the canonical in one script, so a
-  worse rank can never overwrite a better one that landed in between.
+* :meth:`RedisIndex.insert` stores the entry (and lists it for expiry), then adds it under
+  each band key with ``band_add``, which returns the key's earlier holders *in the same
+  step*. Of two copies of one story inserted at the same moment, whichever adds itself second
+  to a band key they share sees the other: no interleaving lets both miss each other.
+  The entry is stored *before* any band key names it (one connection keeps the order on one
+  server; a cluster waits for the entry's reply), so a holder seen in a band key can be read.
+* :meth:`RedisIndex.link` raises the expiry time of the new parent's chain to the child's,
+  then compare-and-sets the child (``link``): it points the child to the parent only while
+  the child is still a root and no later than what the chain was raised to.
+* :meth:`RedisIndex.expire` removes old entries group by group: first from their band keys,
+  then the entry itself, only if its time is still before the cut-off (``drop``).
 
-**Keys.** All keys of one index share the hash tag ``{stream:<namespace>}``, so on Redis
-Cluster they live in one slot and the multi-key scripts are legal. Trade-off: one index is
-one slot, so it is served by one shard (plus its replicas); it scales by namespace (one
-index per deployment), not across shards. The claim and expire scripts also read the
-entry hashes of documents they find in band sets (keys not declared in ``KEYS``, but in
-the same slot); Redis Cluster routes by the declared keys and serves these from the same
-node.
-
-===========================  =========================================================
-``<tag>:e:<doc_id>``         hash: ``v`` entry (:mod:`~stream.dedup.codec`, with its site), ``k`` its band key names
-``<tag>:b:<band key>``       set of doc ids holding that band key
-``<tag>:c:<cluster_id>``     hash: ``doc``, ``rank`` (codec), ``cmp`` (rank as numbers, for Lua)
-``<tag>:t``                  sorted set: doc id by event time (expiry)
-``<tag>:o``                  sorted set: clusters whose canonical outlived the founder, by time
-===========================  =========================================================
-
-**Expiry.** Per-key TTLs do not fit: a band set holds documents of different ages. The
-expire script pops documents older than the cut-off from ``:t`` (bounded batches, so no
-single script blocks Redis for long) and removes each from its band sets.
-
-Redis keeps its own state (``durable = True``): :meth:`RedisIndex.drain_changes` returns
-``[]``, and there is no ``apply`` (the service keeps a changelog only for an index that has
-one).
+``docs/state.md`` gives the argument in full. Redis keeps its own state (``durable``):
+:meth:`drain_changes` returns ``[]`` and there is no changelog.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+import time
 from collections.abc import Collection, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import numpy as np
-import redis
+from redis.exceptions import ResponseError
 
-from stream.dedup import codec, redis_client
-from stream.dedup.index import Canonical, Change, Entry
-from stream.errors import IndexUnavailable
+from stream.dedup import codec, redis_layout as layout
+from stream.dedup.index import Change, Entry
+from stream.dedup.redis_shards import Command, Shards, connect, parse_url, unavailable
 
-EXPIRE_BATCH = 1000
-
-
-def _reached(method):
-    """Raise :class:`IndexUnavailable` when Redis cannot be reached or does not answer in time."""
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise IndexUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
-    return call
-
-_CLAIM = """
-local nseen = tonumber(ARGV[5])
-local seen = {}
-for i = 1, nseen do seen[ARGV[5 + i]] = true end
-local out, found = {}, {}
-for i = 3, #KEYS do
-  for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
-    if not seen[m] and not found[m] then
-      found[m] = true
-      out[#out + 1] = m
-      out[#out + 1] = redis.call('HGET', ARGV[4] .. 'e:' .. m, 'v')
-    end
-  end
-end
-if #out > 0 then return out end
-local old = redis.call('HGET', KEYS[1], 'k')
-if old then
-  for _, k in ipairs(cmsgpack.unpack(old)) do redis.call('SREM', k, ARGV[1]) end
-end
-local names = {}
-for i = 3, #KEYS do
-  redis.call('SADD', KEYS[i], ARGV[1])
-  names[#names + 1] = KEYS[i]
-end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'k', cmsgpack.pack(names))
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return out
-"""
-
-_CANDIDATES = """
-local out, found = {}, {}
-for i = 1, #KEYS do
-  for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
-    if not found[m] then
-      found[m] = true
-      out[#out + 1] = m
-      out[#out + 1] = redis.call('HGET', ARGV[1] .. 'e:' .. m, 'v')
-    end
-  end
-end
-return out
-"""
-
-# KEYS: canonical, founder entry, orphans, times. ARGV: doc id, rank (codec), rank numbers..., cluster id
-_PROMOTE = """
-local n = #ARGV - 3
-local cur = redis.call('HGET', KEYS[1], 'cmp')
-if cur then
-  local c = {}
-  for x in string.gmatch(cur, '%S+') do c[#c + 1] = tonumber(x) end
-  local better = nil
-  for i = 1, math.min(n, #c) do
-    local a = tonumber(ARGV[2 + i])
-    if a ~= c[i] then better = a < c[i]; break end
-  end
-  if better == nil then better = n < #c end
-  if not better then return 0 end
-end
-local nums = {}
-for i = 3, 2 + n do nums[#nums + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'rank', ARGV[2], 'cmp', table.concat(nums, ' '))
-if not cur and redis.call('EXISTS', KEYS[2]) == 0 then
-  local t = redis.call('ZSCORE', KEYS[4], ARGV[1])
-  if not t then
-    local last = redis.call('ZREVRANGE', KEYS[4], 0, 0, 'WITHSCORES')
-    t = last[2] or 0
-  end
-  redis.call('ZADD', KEYS[3], t, ARGV[3 + n])
-end
-return 1
-"""
-
-# KEYS: times, orphans. ARGV: cut-off ("(x": exclusive), batch, key prefix
-_EXPIRE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  local ek = ARGV[3] .. 'e:' .. id
-  local k = redis.call('HGET', ek, 'k')
-  if k then
-    for _, b in ipairs(cmsgpack.unpack(k)) do redis.call('SREM', b, id) end
-  end
-  redis.call('DEL', ek, ARGV[3] .. 'c:' .. id)
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-end
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, c in ipairs(gone) do
-  redis.call('DEL', ARGV[3] .. 'c:' .. c)
-  redis.call('ZREM', KEYS[2], c)
-end
-return {#ids, #gone}
-"""
-
-
-def _lua_number(x: float | int) -> str:
-    """A rank number as Lua's ``tonumber`` reads it (``1e999`` is inf there)."""
-    if isinstance(x, float):
-        if math.isnan(x):
-            raise ValueError("a rank cannot hold NaN")
-        if math.isinf(x):
-            return "1e999" if x > 0 else "-1e999"
-        return repr(x)
-    return str(int(x))
-
-
-def parse_url(url: str) -> tuple[str, str]:
-    """``(redis url, namespace)``: ``?namespace=`` is ours, the rest goes to redis-py."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query)
-    namespace = next((v for k, v in query if k == "namespace"), "default")
-    rest = urlencode([(k, v) for k, v in query if k != "namespace"])
-    return urlunsplit(parts._replace(query=rest)), namespace
+V = layout.VERSION
+EXPIRE_BATCH = 500  # entries looked at per group and call
+SWEEP_SECONDS = 60.0  # how often expiry looks at every group, not only those it knows to hold old entries
 
 
 class RedisIndex:
-    """The :class:`~stream.dedup.index.Index` on a (shared) Redis."""
+    """The :class:`~stream.dedup.index.Index` on Redis, shared by every process that names
+    the same server (or cluster) and namespace. Safe to call from several threads."""
 
     durable = True
+    shared = True
 
-    def __init__(self, client: redis.Redis, namespace: str = "default") -> None:
-        if "{" in namespace or "}" in namespace:
-            raise ValueError("a namespace cannot hold braces")
-        self.r = client
-        self.prefix = f"{{stream:{namespace}}}:"
-        self._p = self.prefix.encode()
-        self._claim = client.register_script(_CLAIM)
-        self._candidates = client.register_script(_CANDIDATES)
-        self._promote = client.register_script(_PROMOTE)
-        self._expire = client.register_script(_EXPIRE)
+    def __init__(self, make_client, namespace: str = "default", bucket_bits: int | None = None) -> None:
+        self.shards = Shards(make_client)
+        self.namespace = namespace
+        self._bits = bucket_bits  # None: what the index was made with, else the default
+        layout.Keys(namespace)  # a bad namespace fails now, not on first use
+        self._keys: layout.Keys | None = None
+        self._names: dict[bytes, str] = {}  # raw -> text of ids that are not 20 hex chars
+        self._floor = [-math.inf] * layout.GROUPS  # per group: no entry is older than this (as far as we know)
+        self._swept = 0.0
 
     @classmethod
     def from_url(cls, url: str, namespace: str | None = None, password_file: str = "") -> RedisIndex:
-        """The index at ``url``; ``namespace`` overrides the URL's ``?namespace=``."""
-        url, named = parse_url(url)
-        return cls(redis_client.connect(url, password_file), namespace or named)
+        """The index at ``url``; ``namespace`` overrides the URL's ``?namespace=``. A URL
+        parameter ``bucket_bits`` sizes a new index (see ``docs/operations.md``); the
+        password may come from ``password_file`` (``STREAM_INDEX_PASSWORD_FILE``)."""
+        url, params = parse_url(url, ("namespace", "bucket_bits"))
+        bits = params.get("bucket_bits")
+        return cls(connect(url, password_file), namespace or params.get("namespace", "default"),
+                   int(bits) if bits else None)
 
-    def _entry(self, doc_id: str | bytes, value: bytes) -> Entry:
-        rec = codec.decode_entry(value)
-        doc_id = doc_id.decode() if isinstance(doc_id, bytes) else doc_id
-        return Entry(doc_id, rec.cluster_id, rec.signature, rec.size, rec.event_time, rec.similarity, rec.site)
+    # --- set-up -------------------------------------------------------------------------
+    @property
+    def keys(self) -> layout.Keys:
+        """The key names, once the server has the functions and the layout is known."""
+        if self._keys is None:
+            with unavailable("redis"):
+                for node in self.shards.nodes():
+                    node.function_load(layout.FUNCTIONS, replace=True)
+                probe = layout.Keys(self.namespace)
+                want = f"{V}:{self._bits or layout.BUCKET_BITS}".encode()
+                # the first process to get here fixes the layout (version:bucket_bits); the others read it
+                _, have = self._run([(probe.layout, ("HSETNX", probe.layout, b"layout", want)),
+                                     (probe.layout, ("HGET", probe.layout, b"layout"))])
+            version, bits = have.decode().split(":")
+            if version != str(V):
+                raise ValueError(f"namespace {self.namespace!r} holds an index of layout version {version}, "
+                                 f"this code uses {V}")
+            if self._bits is not None and int(bits) != self._bits:
+                raise ValueError(f"namespace {self.namespace!r} was made with bucket_bits={bits}, not {self._bits}")
+            bits = int(bits)
+            self._keys = layout.Keys(self.namespace, bits)
+        return self._keys
 
-    def _entries(self, flat: list) -> list[Entry]:
-        return sorted((self._entry(flat[i], flat[i + 1]) for i in range(0, len(flat), 2) if flat[i + 1]),
-                      key=lambda e: e.doc_id)
+    def _run(self, commands: Sequence[Command], again: bool = True) -> list:
+        """:meth:`Shards.run`; a Redis error reply other than a redirect is a bug: raised."""
+        out = self.shards.run(commands)
+        for reply in out:
+            if isinstance(reply, ResponseError):
+                if again and "function not found" in str(reply).lower():
+                    self._keys = None  # a master that came without our functions: load them, send again
+                    self.keys
+                    return self._run(commands, again=False)
+                raise reply
+        return out
 
-    def _band(self, key: bytes) -> bytes:
-        return self._p + b"b:" + key
+    # --- reading ------------------------------------------------------------------------
+    def _values(self, raws: Sequence[bytes]) -> list[bytes | None]:
+        """The stored entries of ``raws`` (None where there is none), in one round trip."""
+        if not raws:
+            return []
+        return self._run([(k, ("GET", k)) for k in map(self.keys.entry, raws)])
 
-    @_reached
+    def _decode(self, raw: bytes, value: bytes) -> Entry:
+        text = layout.own_name(value)
+        if text is not None:
+            self._names[raw] = text
+        return layout.decode(raw, value, self._name)
+
+    def _entries(self, raws: Collection[bytes]) -> list[Entry]:
+        """The entries of ``raws`` that exist, by doc id."""
+        raws = list(raws)
+        found = [self._decode(raw, v) for raw, v in zip(raws, self._values(raws)) if v is not None]
+        return sorted(found, key=lambda e: e.doc_id)
+
+    def _name(self, raw: bytes) -> str:
+        """The text of an id that is not 20 hex chars (kept in an alias key for good)."""
+        text = self._names.get(raw)
+        if text is None:
+            key = self.keys.alias(raw)
+            value = self._run([(key, ("GET", key))])[0]
+            text = self._names[raw] = value.decode("utf-8") if value is not None else raw.hex()
+        return text
+
+    def _head(self, raw: bytes) -> tuple[layout.Head, bytes] | tuple[None, None]:
+        value = self._values([raw])[0]
+        return (layout.head(raw, value), value) if value is not None else (None, None)
+
     def lookup(self, doc_id: str) -> Entry | None:
-        value = self.r.hget(self.prefix + "e:" + doc_id, "v")
-        return None if value is None else self._entry(doc_id, value)
+        found = self._entries([layout.raw_id(doc_id)])
+        return found[0] if found else None
 
-    @_reached
     def candidates(self, keys: Sequence[bytes]) -> list[Entry]:
         if not keys:
             return []
-        return self._entries(self._candidates(keys=[self._band(k) for k in keys], args=[self.prefix]))
+        names = self.keys
+        bands = [names.band(codec.key_hash(k)) for k in keys]
+        held = self._run([(bucket, ("HGET", bucket, field)) for bucket, field in bands])
+        return self._entries(_raws(held))
 
-    @_reached
-    def claim(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
-        value = codec.encode_entry(entry.cluster_id, entry.signature, entry.size, entry.event_time,
-                                   entry.similarity, np.empty(0, np.uint32), entry.site)
-        seen = list(seen)
-        out = self._claim(
-            keys=[self.prefix + "e:" + entry.doc_id, self.prefix + "t", *(self._band(k) for k in keys)],
-            args=[entry.doc_id, value, repr(float(entry.event_time)), self.prefix, len(seen), *seen])
-        return self._entries(out)
+    def root(self, doc_id: str) -> Entry | None:
+        node, value = self._head(layout.raw_id(doc_id))
+        if node is None:
+            return None
+        path = [node]
+        while not node.is_root and len(path) <= 10_000:  # no cycle can form (links follow a static order)
+            up, up_value = self._head(node.parent)
+            if up is None:  # the parent expired: this node ends the walk
+                break
+            node, value = up, up_value
+            path.append(node)
+        # Each parent's time covers its children's. A process that died between raising a
+        # node and its parent leaves a parent behind: the walk finishes that raise.
+        for child, parent in zip(path, path[1:]):
+            if parent.latest < child.latest:
+                self._raise(parent.raw, child.latest)
+        return self._decode(node.raw, value)
 
-    @_reached
-    def promote(self, cluster_id: str, candidate: Canonical) -> bool:
-        nums = [_lua_number(x) for x in candidate.rank]
-        keys = [self.prefix + "c:" + cluster_id, self.prefix + "e:" + cluster_id, self.prefix + "o", self.prefix + "t"]
-        return bool(self._promote(keys=keys, args=[candidate.doc_id, codec.encode_rank(candidate.rank), *nums,
-                                                   cluster_id]))
+    # --- writing ------------------------------------------------------------------------
+    def insert(self, entry: Entry, keys: Sequence[bytes], seen: Collection[str]) -> list[Entry]:
+        names = self.keys
+        raw = layout.raw_id(entry.doc_id)
+        hashes = [codec.key_hash(k) for k in keys]
+        group = names.group(raw)
+        key = names.entry(raw)
+        alias: tuple = ()
+        if layout.odd(entry.doc_id):
+            self._names[raw] = entry.doc_id
+            alias = (names.alias(raw), entry.doc_id.encode("utf-8"))
+        store: list[Command] = [(key, ("FCALL", f"sx{V}_insert", 2 + len(alias[:1]), key, names.times(group),
+                                        *alias[:1], layout.encode(entry, hashes), layout.score(entry.latest), raw,
+                                        *alias[1:]))]
+        add = [(bucket, ("FCALL", f"sx{V}_band_add", 1, bucket, field, raw)) for bucket, field in map(names.band, hashes)]
+        # The entry must be readable before a band key names it: one server runs one
+        # connection's commands in order; a cluster's nodes do not, so wait for the reply.
+        if self.shards.ordered:
+            held = self._run(store + add)[1:]
+        else:
+            self._run(store)
+            held = self._run(add)
+        self._floor[group] = min(self._floor[group], entry.latest)
+        skip = {layout.raw_id(s) for s in seen} | {raw}
+        return self._entries(_raws(held) - skip)
 
-    @_reached
-    def canonical(self, cluster_id: str) -> Canonical | None:
-        doc, rank = self.r.hmget(self.prefix + "c:" + cluster_id, ["doc", "rank"])
-        return None if doc is None else Canonical(doc.decode(), codec.decode_rank(rank))
+    def link(self, child: str, parent: str, by: str) -> str | None:
+        c, _ = self._head(layout.raw_id(child))
+        if c is None:
+            return child  # expired meanwhile: not linked (the caller looks again)
+        expected = c.raw
+        if not c.is_root:
+            if self._head(c.parent)[0] is not None:
+                return self._text(c.parent, c.flags & layout.PARENT_ODD)
+            expected = c.parent  # its parent expired: it ends its walk, a root in all but name
+        p, b = layout.raw_id(parent), layout.raw_id(by)
+        flags = bytes([(layout.PARENT_ODD if layout.odd(parent) else 0) | (layout.BY_ODD if layout.odd(by) else 0)])
+        for name, r in ((parent, p), (by, b)):
+            if layout.odd(name):
+                self._names[r] = name
+        latest = c.latest
+        key = self.keys.entry(c.raw)
+        while True:
+            if not self._raise(p, latest):
+                return parent  # the parent expired meanwhile: not linked (the caller looks again)
+            got = self._run([(key, ("FCALL", f"sx{V}_link", 1, key, expected, p, b, flags,
+                                    layout.LATEST.pack(latest)))])[0]
+            if got[0] == 2:
+                return None
+            if got[0] == 1:  # the child's own time was raised meanwhile: cover it first
+                latest = layout.LATEST.unpack(got[1])[0]
+                continue
+            if got[0] == -1:
+                return child
+            current, _ = self._head(got[1])
+            return self._text(got[1], current.flags & layout.OWN_ODD if current else 0)
 
-    @_reached
+    def _raise(self, raw: bytes, latest: float) -> bool:
+        """Raise the expiry time of ``raw`` and its ancestors to ``latest``; False when
+        ``raw`` itself is gone. Each step is atomic on its node and returns its parent at
+        that moment, so a link made meanwhile is followed."""
+        names = self.keys
+        packed, score = layout.LATEST.pack(latest), layout.score(latest)
+        first = True
+        while True:
+            key = names.entry(raw)
+            got = self._run([(key, ("FCALL", f"sx{V}_raise", 2, key, names.times(names.group(raw)),
+                                    packed, score, raw))])[0]
+            if got[0] == -1:
+                return not first  # a missing ancestor further up: it expired, the walk ends there
+            first = False
+            if got[0] == 0 or got[1] == raw:
+                return True
+            raw = got[1]
+
+    def _text(self, raw: bytes, is_odd: int) -> str:
+        return self._name(raw) if is_odd else raw.hex()
+
+    # --- expiry -------------------------------------------------------------------------
     def expire(self, older_than: float) -> int:
         if math.isnan(older_than) or older_than == -math.inf:
             return 0
-        cut = "(+inf" if older_than == math.inf else "(" + repr(float(older_than))
+        names = self.keys
+        if time.monotonic() - self._swept > SWEEP_SECONDS:  # other processes' entries too
+            self._floor = [-math.inf] * layout.GROUPS
+            self._swept = time.monotonic()
+        groups = [g for g in range(layout.GROUPS) if self._floor[g] < older_than]
         total = 0
-        while True:
-            ids, orphans = self._expire(keys=[self.prefix + "t", self.prefix + "o"],
-                                        args=[cut, EXPIRE_BATCH, self.prefix])
-            total += ids
-            if ids < EXPIRE_BATCH and orphans < EXPIRE_BATCH:
-                return total
+        cut = b"(" + layout.score(older_than)
+        while groups:
+            replies = self._run([(names.times(g), ("FCALL", f"sx{V}_scan", 1, names.times(g), cut, EXPIRE_BATCH))
+                                 for g in groups])
+            found = {}
+            for g, (raws, lowest) in zip(groups, replies):
+                if raws:
+                    found[g] = raws
+                else:
+                    self._floor[g] = float(lowest) if lowest is not None else math.inf
+            total += self._drop(older_than, found) if found else 0
+            groups = [g for g in found if len(found[g]) == EXPIRE_BATCH]
+        return total
 
+    def _drop(self, cut: float, found: dict[int, list[bytes]]) -> int:
+        """Remove the entries ``found`` (by group) from their band keys, then delete those
+        still older than ``cut``; the ones raised meanwhile get their band keys back."""
+        names = self.keys
+        raws = [raw for group in found.values() for raw in group]
+        values = dict(zip(raws, self._values(raws)))
+        bands = {raw: [names.band(h) for h in layout.key_hashes(v)] for raw, v in values.items() if v}
+        self._band_ops("band_del", bands)
+        packed = layout.LATEST.pack(cut)
+        groups = list(found)
+        replies = self._run([(names.times(g), ("FCALL", f"sx{V}_drop", 1 + len(found[g]), names.times(g),
+                                               *map(names.entry, found[g]), packed, *found[g])) for g in groups])
+        dropped = 0
+        kept: dict[bytes, list] = {}
+        for g, (n, survivors, lowest) in zip(groups, replies):
+            dropped += n
+            kept.update((raw, bands[raw]) for raw in survivors if raw in bands)
+            self._floor[g] = float(lowest) if lowest is not None else math.inf
+        self._band_ops("band_add", kept)
+        return dropped
+
+    def _band_ops(self, op: str, bands: dict[bytes, list[tuple[bytes, bytes]]]) -> None:
+        ops = [(bucket, ("FCALL", f"sx{V}_{op}", 1, bucket, field, raw))
+               for raw, keys in bands.items() for bucket, field in keys]
+        if ops:
+            self._run(ops)
+
+    # --- the rest of the Index ----------------------------------------------------------
     def drain_changes(self) -> list[Change]:
         return []  # Redis is its own durable store
 
-    @_reached
     def __len__(self) -> int:
-        return int(self.r.zcard(self.prefix + "t"))
+        names = self.keys
+        return sum(self._run([(names.times(g), ("ZCARD", names.times(g))) for g in range(layout.GROUPS)]))
 
-    @_reached
     def clear(self) -> int:
-        """Delete every key of this namespace (tests, a re-index); returns how many."""
-        n = 0
-        for key in self.r.scan_iter(match=self.prefix.replace("{", "\\{").replace("}", "\\}") + "*", count=1000):
-            n += self.r.delete(key)
-        return n
+        """Delete every key of this namespace (tests, a rebuild); returns how many."""
+        names = self.keys
+        found: list[bytes] = []
+        with unavailable("redis"):
+            for node in self.shards.nodes():
+                found += node.scan_iter(match=names.pattern, count=1000)
+        for at in range(0, len(found), 1000):
+            self._run([(k, ("UNLINK", k)) for k in found[at:at + 1000]])
+        self._keys, self._names = None, {}
+        self._floor = [-math.inf] * layout.GROUPS
+        return len(found)
+
+
+def _raws(values: list[bytes | None]) -> set[bytes]:
+    """The 10-byte raws held in band key values."""
+    return {v[i:i + 10] for v in values if v for i in range(0, len(v), 10)}
+

@@ -2,9 +2,10 @@
 
 * ``memory`` (default): :class:`~stream.dedup.memory_index.MemoryIndex` in this process; it
   survives restarts through the changelog topic (``drain_changes`` / ``apply``).
-* ``redis://host:port/db[?namespace=name]`` (also ``rediss://``, ``unix://``):
-  :class:`~stream.dedup.redis_index.RedisIndex`, shared by every instance that names the
-  same server and namespace.
+* ``redis://host:port/db[?namespace=name]`` (also ``rediss://``, ``unix://``), or
+  ``redis+cluster://host:port[,host:port...][?namespace=name]`` (``rediss+cluster://``) for a
+  Redis Cluster: :class:`~stream.dedup.redis_index.RedisIndex`, shared by every instance that
+  names the same server (or cluster) and namespace.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from stream.dedup.index import Index
 from stream.dedup.memory_index import MemoryIndex
 from stream.errors import ConfigError
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 
 
 def open_index(settings: Settings, namespace: str | None = None, changelog: bool = True) -> Index:

@@ -30,11 +30,12 @@ def connection(settings: Settings) -> dict:
     return {"bootstrap_servers": settings.bootstrap_servers, **security.kwargs(settings)}
 
 
-def consumer(settings: Settings, group_id: str | None = None, **extra) -> AIOKafkaConsumer:
+def consumer(settings: Settings, group_id: str | None = None, client_id: str | None = None,
+             **extra) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **connection(settings),
         group_id=group_id or settings.group_id,
-        client_id=f"stream-{settings.instance_id}",
+        client_id=client_id or f"stream-{settings.instance_id}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
