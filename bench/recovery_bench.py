@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.recovery_bench --docs 1000000 [--port 9092]
 
-Writes the changelog of an index of ``--docs`` documents (one entry and one canonical
-record each, the codec's real records) to a fresh changelog topic on the local broker,
+Writes the changelog of an index of ``--docs`` documents (one entry record each, the
+codec's real records) to a fresh changelog topic on the local broker,
 then times :func:`stream.kafka.changelog.restore` into an empty ``MemoryIndex`` plus the
 first query (which builds the band table): what a restarted service waits for. Start
 the broker first: ``deploy/kafka-local start``.
@@ -29,7 +29,7 @@ from stream.kafka.topics import produce
 
 
 def records(n: int, seed: int = 1):
-    """Changelog records of ``n`` founders, in batches of 10,000."""
+    """Changelog records of ``n`` roots (one entry record each), in batches of 10,000."""
     rng = np.random.default_rng(seed)
     for start in range(0, n, 10_000):
         sigs = rng.integers(0, 2**32, (min(10_000, n - start), 128), dtype=np.uint32)
@@ -37,9 +37,9 @@ def records(n: int, seed: int = 1):
         for i, sig in enumerate(sigs):
             doc = "%020x" % (start + i + 1)
             hashes = np.array([codec.key_hash(k) for k in band_keys(sig)], np.uint32)
-            keys += [codec.record_key(codec.ENTRY, doc), codec.record_key(codec.CANONICAL, doc)]
-            values += [codec.encode_entry(doc, sig, 200, 1.7e9 + start + i, None, hashes, site=7),
-                       codec.encode_canonical(doc, (1, 2**62, 0, float(start + i)))]
+            keys.append(codec.record_key(codec.ENTRY, doc))
+            values.append(codec.encode_entry(doc, sig, 200, 1.7e9 + start + i, None, hashes, 7,
+                                             (1, 2**62, 0, 1.7e9 + start + i, start + i)))
         yield keys, values
 
 

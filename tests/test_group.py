@@ -43,7 +43,7 @@ async def test_a_second_embedded_instance_in_the_group_exits_and_the_first_keeps
         assert len(refused) == 1 and "STREAM_INDEX" in refused[0] and settings.instance_id in refused[0]
         assert first.poll() is None
         await produce(settings, settings.input_topic, values[60:])
-        records = await outputs(settings, len(values), timeout=120, settle=2.0)
+        records = await outputs(settings, len(values), timeout=120, settle=2.0, tombstones=True)
     finally:
         code = stop(first)
     assert code == 0

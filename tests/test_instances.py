@@ -79,7 +79,7 @@ async def test_three_instances_side_by_side_with_the_defaults(settings, tmp_path
         again = await started(procs[victim], logs[3])
         assert (again["instance"], again["metrics_port"]) == (events[victim]["instance"], events[victim]["metrics_port"])
         await produce(settings, settings.input_topic, values[150:])
-        records = await outputs(settings, len(values), timeout=180, settle=2.0)
+        records = await outputs(settings, len(values), timeout=180, settle=2.0, tombstones=True)
     finally:
         codes = [stop(p) for p in procs]
     assert codes == [0, 0, 0]

@@ -178,10 +178,11 @@ def protected_redis(secured, tmp_path_factory):
 
 
 def _roundtrip(index) -> None:
-    entry = Entry(f"d{uuid.uuid4().hex}", "c", np.arange(128, dtype=np.uint32), 10, 1.0)
+    doc_id = f"d{uuid.uuid4().hex}"
+    entry = Entry(doc_id, doc_id, np.arange(128, dtype=np.uint32), 10, (0,), 1.0)
     try:
-        assert index.claim(entry, [b"k"], {entry.doc_id}) == []
-        assert index.lookup(entry.doc_id).cluster_id == "c"
+        assert index.insert(entry, [b"k"], {doc_id}) == []
+        assert index.lookup(doc_id).is_root and index.candidates([b"k"])[0].doc_id == doc_id
     finally:
         index.clear()
 
