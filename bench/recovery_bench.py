@@ -39,7 +39,7 @@ def records(n: int, seed: int = 1):
             hashes = np.array([codec.key_hash(k) for k in band_keys(sig)], np.uint32)
             keys.append(codec.record_key(codec.ENTRY, doc))
             values.append(codec.encode_entry(doc, sig, 200, 1.7e9 + start + i, None, hashes, 7,
-                                             (1, 2**62, 0, 1.7e9 + start + i, start + i)))
+                                             (1, 2**52, 0, 1.7e9 + start + i, start + i)))
         yield keys, values
 
 

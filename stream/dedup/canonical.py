@@ -47,7 +47,7 @@ class Rank(tuple):
         return (Rank, (tuple(self), self.site))
 
 
-_NO_TIME = 2**62  # after every real time
+_NO_TIME = 2**52  # after every real time, and exact in a float (the index stores ranks as floats)
 
 
 def _seconds(published_at: str | date | datetime | None) -> int | None:

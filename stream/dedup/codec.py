@@ -46,7 +46,7 @@ _HEAD = struct.Struct("<BBdIdHHq")  # versions 2 and 3
 ENTRY_HEAD_V1 = struct.Struct("<BBdIdHH")  # version 1: no site
 _RANK_ITEM = struct.Struct("<cd")
 _RANK_INT = struct.Struct("<cq")
-LEGACY_RANK = (1, 2**62, 0, 0.0, 0)  # the rank of an entry written before ranks were stored
+LEGACY_RANK = (1, 2**52, 0, 0.0, 0)  # the rank of an entry written before ranks were stored (2**52: no date)
 
 
 class CodecError(ValueError):

@@ -314,7 +314,7 @@ def test_entries_of_earlier_versions_restore_with_their_clusters():
     member = old_entry(1, "ab" * 10, sig, 7, 50.0, 0.8, hashes)
     rec = codec.decode_entry(member)
     assert (rec.parent, rec.size, rec.latest, rec.similarity, rec.site) == ("ab" * 10, 7, 50.0, 0.8, 0)
-    assert rec.rank == (1, 2**62, 0, 50.0, 0) and rec.linked_by is None
+    assert rec.rank == (1, 2**52, 0, 50.0, 0) and rec.linked_by is None
     assert np.array_equal(rec.signature, sig) and np.array_equal(rec.key_hashes, hashes)
     canonical = (codec.record_key(codec.CANONICAL, "ab" * 10), b"\x01\x00" + bytes(10) + b"\x00")  # ignored now
     for restore in ("apply", "apply_many"):
@@ -452,3 +452,22 @@ def test_open_index_names_the_backend():
     assert quiet.drain_changes() == [] and len(quiet) == 1
     with pytest.raises(ConfigError):
         open_index(Settings(index="memcached://h"))
+
+
+def test_the_ranks_the_pipeline_makes_are_stored_inline():
+    """Dated or not, a page's rank fits the float columns (no dict entry per document), and
+    its changelog record takes the batch path of a restore."""
+    from stream.dedup.canonical import rank
+
+    index = MemoryIndex()
+    sig = np.zeros(128, np.uint32)
+    for i, published in enumerate([None, "2022-02-21T10:00:00Z", "2022-02-21"]):
+        doc_id = "%020x" % (i + 1)
+        index.insert(Entry(doc_id, doc_id, sig, 1, rank("https://a.example/x", published, seen=1.7e9, doc_id=doc_id),
+                           1.7e9), [bytes([i])], set())
+    assert index._odd_ranks == {}
+    records = index.drain_changes()
+    rows, ok = codec.entry_rows([v for _, v in records])
+    restored = MemoryIndex()
+    assert restored._put_entries(np.frombuffer(b"".join(k[1:] for k, _ in records), np.uint8).reshape(-1, 10),
+                                 rows).all()
