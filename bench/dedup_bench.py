@@ -6,15 +6,17 @@
 1. Generates the syndication benchmark (:mod:`bench.syndication`): ``broad`` draws from
    both development sets, ``zyte`` is the first benchmark page for page.
 2. Ours: ``clean -> fingerprint -> Deduper(MemoryIndex)`` at the default threshold, timed
-   end to end in this one process; recall and precision by page kind and by edit; then the
-   decision alone again (fingerprints reused) over a threshold sweep, for the plot.
+   end to end in this one process; a page's label is its *final* cluster (its root once
+   every page is decided, as ``stream dedup`` writes it); recall and precision by page kind
+   and by edit; then a threshold sweep for the plot, from one pass over the matching pairs
+   (:mod:`bench.dedup_clusters`), checked against the Deduper's clusters at the default.
 3. Baseline: trafilatura ``extract`` (the text itself for text records) + word 5-shingles +
    datasketch ``MinHash``/``MinHashLSH``, first match wins; timed at datasketch's default
    threshold 0.8, then swept (MinHashes reused) for its best.
-4. Options: ``--merge`` scores the merge semantics (connected components of all matching
-   pairs, :mod:`bench.dedup_merge`) beside today's first-match-joins; ``--orders N``
-   decides the pages in N seeded orders and reports how often the order changes a page's
-   cluster; ``--guards`` sweeps ``min_size``, ``min_ratio``, ``same_site`` and the banding.
+4. Options: ``--cli N`` runs ``stream dedup --workers N`` on the same pages; ``--orders N``
+   has the Deduper decide the pages in N seeded shuffles and reports how often a page's
+   final cluster or cluster id differs from the arrival order's; ``--guards`` sweeps
+   ``min_size``, ``min_ratio``, ``same_site`` and the banding with the Deduper itself.
 5. Prints pairwise precision / recall / F1, ARI and pages/s; writes the plot.
 """
 
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench.dedup_merge import banding, components, first_match, matching_pairs, order_study
+from bench.dedup_clusters import banding, components, final_clusters, matching_pairs, order_study, roots
 from bench.dedup_scores import by_group, false_merges, pairwise
 from bench.syndication import CORPORA, generate
 from stream.clean import clean
@@ -77,29 +79,32 @@ def prepare(rec: dict, seq: int, learn: object | None = None) -> tuple[Doc | Non
     return Doc(str(seq), fp, float(seq), r, site=rec["url"]), c.text
 
 
-def run_ours(records: Sequence[dict], learn: object | None) -> tuple[list[Doc | None], list[str], float, Deduper]:
+def run_ours(records: Sequence[dict], learn: object | None) -> tuple[list[Doc | None], list[str], float]:
+    """Prepare and decide every page; the documents, each page's final cluster id, pages/s."""
     start = time.perf_counter()
     docs = []
     deduper = Deduper(MemoryIndex(), threshold=THRESHOLD)
-    labels = []
     for i, rec in enumerate(records):
         doc, _ = prepare(rec, i, learn)
         docs.append(doc)
         t0 = time.perf_counter()
-        labels.append(f"x{i}" if doc is None else deduper.decide(doc).cluster_id)
+        if doc is not None:
+            deduper.decide(doc)
         STAGES["decide"] += time.perf_counter() - t0
-    return docs, labels, len(records) / (time.perf_counter() - start), deduper
+    labels = roots(deduper, docs)
+    return docs, labels, len(records) / (time.perf_counter() - start)
 
 
-def canonical_hits(records: Sequence[dict], labels: Sequence[str], deduper: Deduper) -> float:
-    """Share of stories whose (largest) cluster publishes the story's original page."""
+def canonical_hits(records: Sequence[dict], labels: Sequence[str]) -> float:
+    """Share of stories whose (largest) final cluster publishes the story's original page
+    (a final cluster's id is its canonical's id, here the page's position)."""
     clusters: dict[str, Counter] = {}
     for rec, lab in zip(records, labels):
         clusters.setdefault(rec["_story"], Counter())[lab] += 1
     hits = 0
-    for story, labs in clusters.items():
-        current = deduper.index.canonical(labs.most_common(1)[0][0])
-        hits += current is not None and records[int(current.doc_id)]["_original"]
+    for labs in clusters.values():
+        top = labs.most_common(1)[0][0]
+        hits += not top.startswith("x") and records[int(top)]["_original"]
     return hits / len(clusters)
 
 
@@ -167,7 +172,7 @@ def sweep(gold: Sequence[str], cluster: Callable[[float], list[str]], grid: Sequ
     return [{"threshold": t, **pairwise(gold, cluster(t))} for t in grid]
 
 
-def plot(rows: list[dict], merge_rows: list[dict] | None, default: float, path: Path, title: str) -> None:
+def plot(rows: list[dict], default: float, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -176,13 +181,10 @@ def plot(rows: list[dict], merge_rows: list[dict] | None, default: float, path: 
     fig, ax = plt.subplots(figsize=(6.4, 4))
     ts = [r["threshold"] for r in rows]
     for key, style in (("precision", "-o"), ("recall", "-s"), ("ari", "-^")):
-        line = ax.plot(ts, [r[key] for r in rows], style, ms=3, label=key)[0]
-        if merge_rows:
-            ax.plot(ts, [r[key] for r in merge_rows], "--", lw=1, color=line.get_color(),
-                    label=f"{key}, merge semantics")
+        ax.plot(ts, [r[key] for r in rows], style, ms=3, label=key)
     ax.axvline(default, color="grey", ls="--", lw=1, label=f"default {default}")
-    ax.axhline(0.995, color="C0", ls=":", lw=0.8)
-    ax.axhline(0.96, color="C1", ls=":", lw=0.8)
+    ax.axhline(0.995, color="C0", ls=":", lw=0.8, label="precision target 0.995")
+    ax.axhline(0.96, color="C1", ls=":", lw=0.8, label="recall target 0.96")
     ax.set_xlabel("threshold (containment / resemblance score)")
     ax.set_ylim(0.8, 1.005)
     ax.set_title(title)
@@ -239,33 +241,28 @@ def diagnose(records: Sequence[dict], gold: Sequence[str], labels: Sequence[str]
 
 
 def guard_sweep(docs: Sequence[Doc | None], gold: Sequence[str]) -> None:
-    """Each guard moved alone from its default, both semantics (decision only)."""
+    """Each guard moved alone from its default; the Deduper's final clusters (decision only)."""
     base = {"threshold": THRESHOLD, "min_size": MIN_SIZE, "min_ratio": MIN_RATIO, "same_site": SAME_SITE}
     grid = [("min_size", v) for v in (20, 30, 40, 60, 80)] + \
         [("min_ratio", v) for v in (0.1, 0.15, 0.2, 0.3)] + [("same_site", v) for v in (0.7, 0.8, 0.9, 1.01)]
-    print("\n| setting | first match: P | R | ARI | merge: P | R | ARI |\n|---|---|---|---|---|---|---|")
+    print("\n| setting | P | R | ARI |\n|---|---|---|---|")
     for name, value in grid:
-        params = {**base, name: value}
-        a = pairwise(gold, first_match(docs, **params))
-        b = pairwise(gold, components(docs, matching_pairs(docs, **params)))
-        print(f"| {name} = {value} | {a['precision']:.4f} | {a['recall']:.4f} | {a['ari']:.4f} "
-              f"| {b['precision']:.4f} | {b['recall']:.4f} | {b['ari']:.4f} |")
-    for bands, rows in ((32, 2), (42, 3), (32, 3), (64, 2)):
+        m = pairwise(gold, final_clusters(docs, **{**base, name: value}))
+        print(f"| {name} = {value} | {m['precision']:.4f} | {m['recall']:.4f} | {m['ari']:.4f} |")
+    for bands, rows in ((32, 2), (42, 3), (32, 3), (48, 2), (64, 2)):
         with banding(bands, rows):
-            a = pairwise(gold, first_match(docs, bands=bands, **base))
-            b = pairwise(gold, components(docs, matching_pairs(docs, bands=bands, **base)))
-        print(f"| bands x rows = {bands}x{rows} | {a['precision']:.4f} | {a['recall']:.4f} | {a['ari']:.4f} "
-              f"| {b['precision']:.4f} | {b['recall']:.4f} | {b['ari']:.4f} |")
+            m = pairwise(gold, final_clusters(docs, bands=bands, **base))
+        print(f"| bands x rows = {bands}x{rows} | {m['precision']:.4f} | {m['recall']:.4f} | {m['ari']:.4f} |")
 
 
 def print_orders(study: dict) -> None:
-    print("\n| decision | pages whose cluster changed (mean, max over orders) | P min-max | R min-max "
-          "| ARI min-max |\n|---|---|---|---|---|")
-    for name, r in study.items():
-        ch = r["changed"]
-        print(f"| {name} | {sum(ch) / len(ch):.4f}, {max(ch):.4f} | {min(r['precision']):.4f}-"
-              f"{max(r['precision']):.4f} | {min(r['recall']):.4f}-{max(r['recall']):.4f} "
-              f"| {min(r['ari']):.4f}-{max(r['ari']):.4f} |")
+    n = len(study["members"])
+    print(f"\n| Deduper, {n} shuffles vs the arrival order | mean | max |\n|---|---|---|")
+    for key, name in (("members", "pages whose final cluster (set of pages) differs"),
+                      ("cluster_id", "pages whose cluster id (= canonical id) differs")):
+        print(f"| {name} | {sum(study[key]) / n:.4f} | {max(study[key]):.4f} |")
+    for key in ("precision", "recall", "ari"):
+        print(f"| {key}, min-max over all {n + 1} orders | {min(study[key]):.4f} | {max(study[key]):.4f} |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -277,11 +274,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--diagnose", action="store_true")
-    ap.add_argument("--merge", action="store_true",
-                    help="also score the merge semantics (connected components of all matching pairs)")
     ap.add_argument("--orders", type=int, default=0, metavar="N",
-                    help="decide the pages in N seeded orders; report how often a page's cluster changes")
+                    help="decide the pages in N seeded shuffles; report how often a page's final cluster changes")
     ap.add_argument("--guards", action="store_true", help="sweep min_size, min_ratio, same_site, banding")
+    ap.add_argument("--check-sweep", action="store_true",
+                    help="check the threshold sweep against the Deduper at every threshold (else at the default)")
     ap.add_argument("--cli", type=int, metavar="WORKERS", default=None,
                     help="also run `stream dedup --workers N` on the same pages (writes bench/out/)")
     ap.add_argument("--plot", type=Path, default=PLOT)
@@ -297,25 +294,21 @@ def main(argv: list[str] | None = None) -> None:
 
     learn = learner()
     print(f"cleaner boilerplate learner: {'on' if learn is not None else 'off (unavailable)'}")
-    docs, labels, rate, deduper = run_ours(records, learn)
+    docs, labels, rate = run_ours(records, learn)
     ours = pairwise(gold, labels)
-    hits = canonical_hits(records, labels, deduper)
     grid = [round(0.2 + 0.05 * i, 2) for i in range(16)]
-    rows = sweep(gold, lambda t: first_match(docs, threshold=t), grid)
+    pairs = matching_pairs(docs, threshold=min(grid))
+    rows = sweep(gold, lambda t: components(docs, pairs, t), grid)
+    checked = grid if args.check_sweep else [THRESHOLD]
+    unfaithful = [t for t in checked if components(docs, pairs, t) != (
+        labels if t == THRESHOLD else final_clusters(docs, threshold=t))]
     anonymous = [None if d is None else replace(d, site=None, rank=tuple(d.rank)) for d in docs]
-    no_site = pairwise(gold, first_match(anonymous, threshold=THRESHOLD))
-    merge_rows = None
-    if args.merge:
-        pairs = matching_pairs(docs, threshold=min(grid))
-        merge_rows = sweep(gold, lambda t: components(docs, pairs, t), grid)
-    plot(rows, merge_rows, THRESHOLD, args.plot, f"stream dedup, {args.corpus} syndication benchmark")
+    no_site = pairwise(gold, final_clusters(anonymous, threshold=THRESHOLD))
+    plot(rows, THRESHOLD, args.plot, f"stream dedup, {args.corpus} syndication benchmark, seed {args.seed}")
 
     print("\n| pipeline | precision | recall | F1 | ARI | pages/s |\n|---|---|---|---|---|---|")
     print(_row(f"ours (threshold {THRESHOLD})", ours, rate))
     print(_row("ours, no site known (decision only)", no_site, None))
-    if args.merge:
-        merge = pairwise(gold, components(docs, pairs, THRESHOLD))
-        print(_row("ours, merge semantics (decision only)", merge, None))
     if args.cli is not None:
         cli_labels, cli_rate = run_cli(records, args.cli, Path(__file__).resolve().parent / "out")
         print(_row(f"`stream dedup --workers {args.cli}`", pairwise(gold, cli_labels), cli_rate))
@@ -332,16 +325,14 @@ def main(argv: list[str] | None = None) -> None:
               + (f"; `stream dedup`/baseline: {cli_rate / brate:.1f}x" if args.cli is not None else ""))
     n = len(records)
     print("\nours, ms/page by stage: " + ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in STAGES.items()))
-    print(f"ours: the published canonical is the story's original for {hits:.1%} of stories")
+    print(f"ours: the published canonical is the story's original for {canonical_hits(records, labels):.1%} of stories")
     print(f"ours: wrongly joined pairs by cause: {dict(false_merges(records, labels)) or 'none'}")
     print_groups(records, gold, labels)
-    print("\nours, threshold sweep (decision only" + (", first match joins | merge)" if args.merge else ")"))
-    for i, r in enumerate(rows):
-        line = f"  {r['threshold']:.2f}  P {r['precision']:.4f}  R {r['recall']:.4f}  ARI {r['ari']:.4f}"
-        if merge_rows:
-            m = merge_rows[i]
-            line += f"  |  P {m['precision']:.4f}  R {m['recall']:.4f}  ARI {m['ari']:.4f}"
-        print(line)
+    print(f"\nours, threshold sweep (components of the matching pairs; the Deduper's final clusters "
+          f"{'are exactly these' if not unfaithful else 'DIFFER'} at {len(checked)} threshold(s) checked"
+          f"{', at ' + str(unfaithful) if unfaithful else ''})")
+    for r in rows:
+        print(f"  {r['threshold']:.2f}  P {r['precision']:.4f}  R {r['recall']:.4f}  ARI {r['ari']:.4f}")
     print(f"plot: {args.plot}")
     if args.guards:
         guard_sweep(docs, gold)

@@ -6,7 +6,7 @@
   A page's pairs are its pairs with every other page; a pair counts in a page's groups.
 * :func:`false_merges`: the wrongly joined pairs by cause (one site, a follow-up, other).
 * :func:`membership_changes`: the share of pages whose cluster (as a set of pages) differs
-  between two clusterings of the same pages.
+  between two clusterings of the same pages; :func:`label_changes`: whose cluster id does.
 """
 
 from __future__ import annotations
@@ -90,3 +90,8 @@ def membership_changes(a: Sequence[str], b: Sequence[str]) -> float:
     """Share of pages whose cluster, as a set of pages, differs between ``a`` and ``b``."""
     ma, mb = members(a), members(b)
     return sum(x != y for x, y in zip(ma, mb)) / len(ma) if ma else 0.0
+
+
+def label_changes(a: Sequence[str], b: Sequence[str]) -> float:
+    """Share of pages whose cluster id differs between ``a`` and ``b``."""
+    return sum(x != y for x, y in zip(a, b)) / len(a) if a else 0.0

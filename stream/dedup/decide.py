@@ -52,7 +52,7 @@ from stream.dedup.index import Entry, Index
 BANDS, ROWS = 32, 2  # the first BANDS*ROWS signature values; see docs/dedup.md
 THRESHOLD = 0.6  # see docs/dedup.md for the sweep
 MIN_SIZE = 40  # shingles: the smaller doc of a containment match (~ a 45-word paragraph)
-MIN_RATIO = 0.2  # smaller/larger size for a containment match
+MIN_RATIO = 0.15  # smaller/larger size for a containment match (0.1 chains clusters; see docs/dedup.md)
 SAME_SITE = 0.9  # resemblance needed between two pages of one site
 assert BANDS * ROWS <= NUM_PERM
 
