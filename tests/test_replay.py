@@ -111,7 +111,7 @@ async def test_an_interrupted_replay_resumes(settings, tmp_path):
     await produce(settings, settings.input_topic, values)
     proc = subprocess.Popen([sys.executable, "-m", "stream", "replay"], env=env(settings), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    await asyncio.sleep(4)
+    await outputs(settings, 50, timeout=120)  # under way (start-up takes longer on a busy machine)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     first = await outputs(settings, len(values), timeout=5)
