@@ -29,7 +29,8 @@ async def demo(settings: Settings) -> int:
     task = asyncio.create_task(service.run())
     while not service.assigned and not task.done():
         await asyncio.sleep(0.2)
-    await produce(s, s.input_topic, values)
+    now = int(time.time() * 1000)  # one millisecond apart: the pages' order is their timestamps' order
+    await produce(s, s.input_topic, values, timestamps=[now + i for i in range(len(values))])
     records = await read(s, [s.output_topic, s.duplicates_topic, s.dlq_topic], len(values), timeout=120)
     service.stop()
     await task
@@ -80,7 +81,7 @@ def summary(s: Settings, records, sent: int) -> str:
     firsts = [r for r in records if r.topic == s.output_topic and r.value is not None and r.key.decode() in retired_by]
     lines = [f"\n{sent} pages in -> {len(live)} canonical articles, {len(copies)} duplicates, {len(dead)} dead letters"
              + (f", {len(firsts)} first canonicals replaced by a better copy" if firsts else "") + "\n"]
-    for key, a in live.items():
+    for key, a in sorted(live.items(), key=lambda kv: (kv[1]['title'], kv[0])):
         lines.append(f"* {a['title'][:70]}\n    canonical  {a['url']}")
         for r in firsts:
             if final(r.key.decode()) == key:
