@@ -1,10 +1,10 @@
 """The async shell: consume batches, prepare them on workers, decide in order, publish, commit.
 
-Two tasks share the records in flight. The fetch loop polls the consumer, hands each
-batch to the worker processes as soon as it arrives, and buffers its records per
-partition in a :class:`~stream.merge.Merge`, up to ``AHEAD`` batches' worth of records
-(divided over the assigned partitions; a full partition is paused, so the others are
-still fetched). The publisher takes records from the merge in its order (timestamp
+Two tasks share the records in flight (:mod:`stream.inflight`). The fetch loop polls the
+consumer, hands each batch to the worker processes as soon as it arrives, and buffers its
+records per partition in a :class:`~stream.merge.Merge`, up to ``AHEAD`` batches' worth
+(divided over the assigned partitions; a partition that has its share is not taken from,
+so the others are still fetched). The publisher takes records from the merge in its order (timestamp
 first, across partitions: a backlog is decided in the same order whatever the fetch
 timing), decides them and publishes them in one go (one transaction under
 exactly-once): at low rates a publish covers what arrived during the one before, at high
@@ -25,7 +25,6 @@ import os
 import signal
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
@@ -39,7 +38,7 @@ from stream.errors import ConfigError, IndexUnavailable
 from stream.kafka import changelog, client, group, security
 from stream.health import Health, HealthServer, serve
 from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
-from stream.merge import Merge
+from stream.inflight import InFlight, Item
 from stream.metrics import Metrics
 from stream.models import Message, Prepared
 from stream.pipeline import Origin, Processor, messages, tombstone
@@ -50,9 +49,7 @@ log = structlog.get_logger("stream")
 
 SHUTDOWN_TIMEOUT = 30.0
 RETRY_BACKOFF = 1.0
-AHEAD = 2  # records fetched and not yet published, in batches: what the workers have to do meanwhile
-POSITION_TIMEOUT = 1.0
-LOOK_AGAIN = 0.5  # seconds: how often a publisher held back by a partition's lag looks at it again  # seconds to wait for a partition's position when computing its lag
+LOOK_AGAIN = 0.5  # seconds: how often a publisher held back by a partition's lag looks at it again
 # Like Kafka Streams' commit.interval.ms under exactly-once: every publish is a transaction
 # with a fixed cost (the broker writes a marker to each partition it touched), so at low
 # rates publishes are spaced out and cover what arrived meanwhile.
@@ -76,7 +73,7 @@ class _Listener(ConsumerRebalanceListener):
         service = self.service
         service.epoch += 1  # records fetched under the previous assignment are stale
         service.assigned = set(assigned)
-        dropped = service._merge.assign(assigned)
+        dropped = service.inflight.merge.assign(assigned)
         if dropped:
             log.info("consumer.stale_batch_dropped", epoch=service.epoch - 1, records=len(dropped))
         service.metrics.rebalance()
@@ -90,33 +87,6 @@ class _Listener(ConsumerRebalanceListener):
 
 def _names(tps) -> list[str]:
     return sorted(f"{tp.topic}-{tp.partition}" for tp in tps)
-
-
-@dataclass(eq=False)
-class _Batch:
-    """The preparation of the records of one poll, running on the workers (the records
-    themselves are held by their :class:`_Item`, so a decided one can be let go)."""
-
-    epoch: int  # the assignment it was fetched under
-    prepared: asyncio.Future
-    fetched: float  # monotonic clock
-
-
-@dataclass(eq=False, slots=True)
-class _Item:
-    """One fetched record waiting in the merge for its decision."""
-
-    record: object  # aiokafka ConsumerRecord
-    batch: _Batch
-    index: int  # its place in the batch and in the batch's preparation
-    tp: TopicPartition = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.tp = TopicPartition(self.record.topic, self.record.partition)
-
-    def key(self) -> tuple:
-        """Its place in the merge: timestamp, then partition."""
-        return self.record.timestamp, self.record.partition
 
 
 class Service:
@@ -141,17 +111,13 @@ class Service:
         self.health = Health(stall_seconds=settings.stall_seconds, metrics=self.metrics)
         self.assigned: set[TopicPartition] = set()
         self.epoch = 0  # counts assignments
-        self._merge: Merge[_Item] = Merge(_Item.key, idle=settings.max_idle)
-        self._lag: dict[TopicPartition, int | None] = {}  # of the partitions with nothing buffered, last looked up
-        self._last_fetch = 0.0  # monotonic clock of the last batch fetched
-        self._deciding = 0  # records taken from the merge and not published yet
+        self.inflight = InFlight(settings.batch_size, settings.max_idle)
         self._consumer = self._publisher = None  # set by run()
         self.stopping = asyncio.Event()
         self.failed: str | None = None  # why the service stopped on its own, if it did
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()  # a preparation finished: the publisher has work
         self._room = asyncio.Event()  # a publish freed room, or the service is stopping
-        self._rewind: dict[TopicPartition, int] = {}  # after a failed publish: where the fetch loop seeks
 
     def stop(self) -> None:
         self.stopping.set()
@@ -192,7 +158,7 @@ class Service:
                 await self._loop(consumer, workers, remaining)
             finally:
                 stats_task.cancel()
-                self._merge.clear()
+                self.inflight.merge.clear()
         finally:
             self.health.drain()
             log.info("service.stopping", **self.stats.total)
@@ -241,11 +207,11 @@ class Service:
             consumer.subscribe([self.settings.input_topic], listener=_Listener(self))
             return set()
         consumer.assign(list(self.bounds))
-        self._merge.assign(self.bounds)
+        self.inflight.merge.assign(self.bounds)
         for tp, (start, end) in self.bounds.items():
             consumer.seek(tp, start)
             if start >= end:
-                self._merge.finish(tp)
+                self.inflight.merge.finish(tp)
         self.assigned = set(self.bounds)
         self.health.ready = True
         return {tp for tp, (start, end) in self.bounds.items() if start < end}
@@ -255,26 +221,26 @@ class Service:
         prepared records; at the end, publish everything in flight."""
         publishing = asyncio.create_task(self._publishing())
         try:
+            inflight = self.inflight
             while not self.stopping.is_set() and (self.bounds is None or remaining) and not publishing.done():
-                if self._merge.buffered() and time.monotonic() - self._last_fetch < FETCH_INTERVAL:
-                    await asyncio.sleep(self._last_fetch + FETCH_INTERVAL - time.monotonic())
-                room = self._room_left()
+                if inflight.merge.buffered() and time.monotonic() - inflight.last_fetch < FETCH_INTERVAL:
+                    await asyncio.sleep(inflight.last_fetch + FETCH_INTERVAL - time.monotonic())
+                room = inflight.room(self.assigned)
                 if room <= 0:
                     await self._wait_for_room(consumer, publishing)
                     continue
-                self._seek_rewind(consumer, {}, remaining)
-                records = await consumer.getmany(*self._open(), timeout_ms=500,
+                inflight.seek_rewind(consumer, {}, self.bounds, remaining)
+                records = await consumer.getmany(*inflight.open(self.assigned), timeout_ms=500,
                                                  max_records=min(room, self.settings.batch_size))
                 epoch = self.epoch  # read before any await: the assignment these records came from
                 if self.bounds is not None:
                     records = await self._within_bounds(records, consumer, remaining)
                 # a publish failed meanwhile: these come again after the rewind
-                records = self._seek_rewind(consumer, records, remaining)
+                records = inflight.seek_rewind(consumer, records, self.bounds, remaining)
                 if records:
-                    self._buffer(workers, records, epoch)
-                busy = self._merge.buffered() + self._deciding > 0
-                self.health.waiting(busy)
-                if not busy:
+                    inflight.add(lambda values: self._prepare(workers, values), records, epoch)
+                self.health.waiting(inflight.busy())
+                if not inflight.busy():
                     self.health.progress()
             if publishing.done():
                 publishing.result()  # re-raise what stopped it
@@ -284,27 +250,19 @@ class Service:
             with suppress(asyncio.CancelledError):
                 await publishing
 
-    def _buffer(self, workers: Workers, records: dict, epoch: int) -> None:
-        """Start preparing a fetched batch and put its records in the merge."""
-        tps = sorted(records)
-        ordered = [r for tp in tps for r in records[tp]]
-        prepared = asyncio.ensure_future(workers.prepare([(r.value, r.timestamp / 1000.0) for r in ordered]))
+    def _prepare(self, workers: Workers, values: list) -> asyncio.Future:
+        """Prepare a batch on the workers; the publisher is woken when it is done."""
+        prepared = asyncio.ensure_future(workers.prepare(values))
         prepared.add_done_callback(lambda _: self._ready.set())
-        self._last_fetch = time.monotonic()
-        batch = _Batch(epoch, prepared, self._last_fetch)
-        at = 0
-        for tp in tps:
-            self._merge.add(tp, [_Item(r, batch, at + i) for i, r in enumerate(records[tp])])
-            at += len(records[tp])
+        return prepared
 
     async def _publishing(self) -> None:
         """Publish records as their preparation finishes and the merge lets them go."""
         try:
             while True:
                 wait = None
-                if self._merge.buffered():  # held back: until the idle waits end, or look again soon
-                    self._lag = await self._lags()
-                    wait = self._merge.deadline(self._lag)
+                if self.inflight.merge.buffered():  # held back: until the idle waits end, or look again soon
+                    wait = self.inflight.merge.deadline(await self.inflight.lags(self._consumer))
                     wait = LOOK_AGAIN if wait is None else wait
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._ready.wait(), wait)
@@ -315,33 +273,6 @@ class Service:
         finally:
             self._room.set()  # the fetch loop must not wait for a publisher that has stopped
 
-    def _cap(self) -> int:
-        """Records one partition may have in flight: its share of ``AHEAD`` batches, and at
-        least half a batch (the merge needs every partition's next records to go on)."""
-        size = self.settings.batch_size
-        return max(1, size // 2, AHEAD * size // max(1, len(self.assigned)))
-
-    def _room_left(self) -> int:
-        """How many more records the fetch loop may take before the publisher catches up
-        (before an assignment: a batch, so that polling joins the group)."""
-        if not self.assigned:
-            return self.settings.batch_size
-        cap = self._cap()
-        room = sum(max(0, cap - self._merge.buffered(tp)) for tp in self.assigned)
-        # small fetches make small batches for the workers; wait for more room, unless a
-        # partition has nothing buffered (the merge may be waiting for it)
-        return room if room >= self.settings.batch_size // 4 or self._merge.dry() else 0
-
-    def _open(self) -> list[TopicPartition]:
-        """The partitions to take records of: those below their share of the room, so that
-        one partition's backlog cannot keep the others, which the merge may wait for, from
-        being fetched (what aiokafka prefetched for the others stays in its buffer). None
-        before an assignment: every partition."""
-        if not self.assigned:
-            return []
-        cap = self._cap()
-        return sorted(tp for tp in self.assigned if self._merge.buffered(tp) < cap)
-
     async def _wait_for_room(self, consumer, publishing: asyncio.Task) -> None:
         """Wait until a publish frees room. Past a quarter of ``max_poll_interval``, keep
         polling with every partition paused: aiokafka counts the time spent outside
@@ -351,8 +282,8 @@ class Service:
         deadline = time.monotonic() + self.settings.max_poll_interval / 4
         paused: set = set()
         try:
-            while self._merge.buffered() and not publishing.done() and not self.stopping.is_set():
-                if self._room_left() > 0:
+            while self.inflight.merge.buffered() and not publishing.done() and not self.stopping.is_set():
+                if self.inflight.room(self.assigned) > 0:
                     return
                 self._room.clear()
                 left = deadline - time.monotonic()
@@ -372,16 +303,13 @@ class Service:
         """Decide and publish the records the merge lets go whose preparation is done, or
         (``drain``) every record in flight, waiting for its preparation. Returns how many
         were published."""
+        inflight = self.inflight
         async with self._lock:
             if self.failed:
-                self._merge.clear()
+                inflight.merge.clear()
                 return 0
-            self._lag = await self._lags()
-            items = self._merge.take(self._lag, limit=AHEAD * self.settings.batch_size,
-                                     ready=lambda item: item.batch.prepared.done(), force=drain)
-            if drain:
-                while more := self._merge.take(self._lag, limit=self._merge.buffered(), force=True):
-                    items += more
+            await inflight.lags(self._consumer)
+            items = inflight.take(drain)
             stale = [item for item in items if not self._current(item)]
             if stale:
                 # fetched under an assignment that has ended: the new one starts again from
@@ -390,61 +318,20 @@ class Service:
                 items = [item for item in items if self._current(item)]
             if not items:
                 return 0
-            self._deciding = len(items)
+            inflight.deciding = len(items)
             try:
                 if not await self._handle(items):
-                    self._retry(items)
+                    inflight.retry(items)
+                    self._room.set()
                     return 0
             finally:
-                self._deciding = 0
+                inflight.deciding = 0
             self._room.set()
             return len(items)
 
-    async def _lags(self) -> dict[TopicPartition, int | None]:
-        """Records not fetched yet, of each partition the merge has nothing of (None: not
-        known yet): the end of what a read-committed consumer may read, less its position."""
-        consumer, out = self._consumer, {}
-        assignment = consumer.assignment() if consumer is not None else set()
-        for tp in self._merge.dry():
-            if tp not in assignment:
-                continue
-            lso = consumer.last_stable_offset(tp)
-            end = lso if lso is not None and lso >= 0 else consumer.highwater(tp)
-            try:
-                position = await asyncio.wait_for(consumer.position(tp), POSITION_TIMEOUT)
-            except (asyncio.TimeoutError, KafkaError):
-                position = None
-            out[tp] = None if end is None or position is None else max(0, end - position)
-        return out
-
-    def _current(self, item: _Item) -> bool:
+    def _current(self, item: Item) -> bool:
         """Whether ``item`` was fetched under the assignment still in force."""
         return item.batch.epoch == self.epoch and item.tp in self.assigned
-
-    def _retry(self, items: list[_Item]) -> None:
-        """After a failed publish: drop the records in flight, and have the fetch loop rewind
-        to the first of them, which are then processed again (decisions are idempotent)."""
-        for item in [*items, *self._merge.clear()]:
-            self._rewind[item.tp] = min(self._rewind.get(item.tp, item.record.offset), item.record.offset)
-        self._room.set()
-
-    def _seek_rewind(self, consumer, records: dict, remaining: set[TopicPartition]) -> dict:
-        """Apply a pending rewind, together with ``records`` fetched meanwhile, which are
-        dropped: they come again from the rewound positions. A bounded partition that
-        was finished is taken up again."""
-        if not self._rewind:
-            return records
-        for tp, fetched in records.items():
-            self._rewind.setdefault(tp, fetched[0].offset)
-        for tp, offset in self._rewind.items():
-            if tp in consumer.assignment():
-                consumer.seek(tp, offset)
-                if self.bounds is not None and offset < self.bounds[tp][1]:
-                    remaining.add(tp)
-                    consumer.resume(tp)
-                    self._merge.finish(tp, False)
-        self._rewind = {}
-        return {}
 
     async def _within_bounds(self, batch, consumer, remaining: set[TopicPartition]):
         """Drop records at or past each partition's end bound; pause finished partitions.
@@ -460,7 +347,7 @@ class Service:
             if position >= self.bounds[tp][1]:
                 remaining.discard(tp)
                 consumer.pause(tp)
-                self._merge.finish(tp)
+                self.inflight.merge.finish(tp)
         return kept
 
     async def _close(self, consumer, producer) -> None:
@@ -468,7 +355,7 @@ class Service:
             await producer.stop()
         await consumer.stop()  # leaves the group
 
-    async def _handle(self, items: list[_Item]) -> bool:
+    async def _handle(self, items: list[Item]) -> bool:
         """Decide records in order, then publish them and commit their offsets together.
         False when the publish failed and they must be processed again."""
         publisher = self._publisher

@@ -14,7 +14,8 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from stream.config import Settings
 from stream.dedup.memory_index import MemoryIndex
 from stream.pipeline import prepare
-from stream.service import Service, _Batch, _Item
+from stream.inflight import Batch, Item
+from stream.service import Service
 
 TP0, TP1 = TopicPartition("in", 0), TopicPartition("in", 1)
 
@@ -81,10 +82,10 @@ def buffer(service: Service, records: list[ConsumerRecord], epoch: int | None = 
     if prepared is None:
         prepared = asyncio.get_running_loop().create_future()
         prepared.set_result([prepare(r.value, 10**6, r.timestamp / 1000) for r in records])
-    batch = _Batch(service.epoch if epoch is None else epoch, prepared, 0.0)
+    batch = Batch(service.epoch if epoch is None else epoch, prepared, 0.0)
     for i, r in enumerate(records):
-        item = _Item(r, batch, i)
-        service._merge.add(item.tp, [item])
+        item = Item(r, batch, i)
+        service.inflight.merge.add(item.tp, [item])
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def service(monkeypatch) -> Service:
     service.changelog = None
     service._consumer, service._publisher = FakeConsumer({TP0, TP1}), FakePublisher()
     service.assigned, service.epoch = {TP0, TP1}, 1
-    service._merge.assign(service.assigned)
+    service.inflight.merge.assign(service.assigned)
     return service
 
 
@@ -106,7 +107,7 @@ async def test_records_are_published_together_in_timestamp_order_across_partitio
     [(urls, offsets)] = service._publisher.published
     assert urls == [url(b), url(a), url(c), url(d)]  # ts 3, 5, then 9 twice: partition 0 first
     assert offsets == {TP0: 2, TP1: 2}
-    assert not service._merge.buffered()
+    assert not service.inflight.merge.buffered()
 
 
 async def test_a_partition_with_records_still_to_fetch_holds_the_others_back(service):
@@ -125,7 +126,7 @@ async def test_records_fetched_under_an_earlier_assignment_are_dropped(service):
     await service._flush(drain=True)
     # the stale one comes again from the committed offsets; the one fetched since is published
     assert [offsets for _, offsets in service._publisher.published] == [{TP0: 2}]
-    assert not service._merge.buffered()
+    assert not service.inflight.merge.buffered()
 
 
 async def test_between_revoke_and_assign_nothing_is_published(service):
@@ -141,13 +142,13 @@ async def test_a_failed_publish_rewinds_to_the_first_record_in_flight(service):
     buffer(service, [record(TP0, 9, ts=1), record(TP1, 3, ts=1)])
     await service._flush(drain=True)
     assert service._publisher.published == []
-    assert not service._merge.buffered()
+    assert not service.inflight.merge.buffered()
     # the fetch loop seeks, and drops what it fetched meanwhile (which comes again too)
     fetched = {TP0: [record(TP0, 10)], TopicPartition("in", 2): [record(TopicPartition("in", 2), 4)]}
     service._consumer._assignment.add(TopicPartition("in", 2))
-    assert service._seek_rewind(service._consumer, fetched, set()) == {}
+    assert service.inflight.seek_rewind(service._consumer, fetched, None, set()) == {}
     assert service._consumer.seeks == {TP0: 7, TP1: 3, TopicPartition("in", 2): 4}
-    assert service._seek_rewind(service._consumer, fetched, set()) == fetched  # nothing pending now
+    assert service.inflight.seek_rewind(service._consumer, fetched, None, set()) == fetched  # nothing pending now
 
 
 async def test_only_prepared_records_are_published_without_drain(service):
@@ -159,5 +160,5 @@ async def test_only_prepared_records_are_published_without_drain(service):
     await service._flush(drain=False)
     # the third is prepared, but waits for the one before it: a partition's order holds
     assert [offsets for _, offsets in service._publisher.published] == [{TP0: 1}]
-    assert service._merge.buffered() == 2
+    assert service.inflight.merge.buffered() == 2
     pending.cancel()
