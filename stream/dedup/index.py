@@ -9,8 +9,7 @@ between processes touches one document's record and is atomic on its own:
 * :meth:`Index.insert` stores an entry and adds it under each band key; per key, it
   returns who held the key before it;
 * :meth:`Index.link` is a compare-and-set: it points a root to another node only while it
-  is still a root;
-* :meth:`Index.touch` raises a node's expiry time, and its ancestors'.
+  is still a root, and raises the expiry time of the node's new ancestors to its own.
 
 So a backend shared by several processes (Redis, :mod:`stream.dedup.redis_index`) needs no
 multi-key transaction; ``docs/state.md`` gives the argument. The embedded backend is
@@ -72,12 +71,10 @@ class Index(Protocol):
 
     def link(self, child: str, parent: str, by: str) -> str | None:
         """Atomically point ``child`` to ``parent``, recording ``by``, if ``child`` is still a
-        root. None when it was linked, else the parent ``child`` has meanwhile. (A shared
+        root, and raise the expiry time of ``parent`` and its ancestors to ``child``'s. None
+        when it was linked, else the parent ``child`` has meanwhile. (A shared
         backend also answers non-None, linking nothing, when ``child`` or ``parent`` expired
         meanwhile; and a node whose parent expired counts as a root: the caller looks again.)"""
-
-    def touch(self, doc_id: str, latest: float) -> None:
-        """Raise the expiry time of ``doc_id`` and of each of its ancestors to ``latest``."""
 
     def expire(self, older_than: float) -> int:
         """Drop entries whose ``latest`` is before ``older_than``; return how many."""
