@@ -20,7 +20,7 @@ from aiokafka.structs import TopicPartition
 
 from stream.merge import Merge
 
-AHEAD = 2  # records fetched and not yet published, in batches: what the workers have to do meanwhile
+AHEAD = 4  # records fetched and not yet published, in batches: what the workers (and the merge) have ahead
 POSITION_TIMEOUT = 1.0  # seconds to wait for a partition's position when computing its lag
 
 

@@ -84,12 +84,10 @@ class Merge(Generic[T]):
         """Up to ``limit`` items in merge order, stopping where a partition holds the merge
         back (unless ``force``) or where the next item is not ``ready``."""
         out: list[T] = []
-        now = self.clock()
+        if not force and any([self._holds(p, lag.get(p), self.clock()) for p, q in self._queues.items() if not q]):
+            return out
         heads = {p: self.key(q[0]) for p, q in self._queues.items() if q}
-        known = dict(lag)
         while heads and len(out) < limit:
-            if not force and any([self._holds(p, known.get(p), now) for p, q in self._queues.items() if not q]):
-                break
             p = min(heads, key=heads.__getitem__)
             queue = self._queues[p]
             if not ready(queue[0]):
@@ -97,9 +95,10 @@ class Merge(Generic[T]):
             out.append(queue.popleft())
             if queue:
                 heads[p] = self.key(queue[0])
-            else:
-                del heads[p]
-                known[p] = None  # ran dry just now: its lag is not known until it is looked up
+                continue
+            del heads[p]
+            if not force and p not in self._finished:
+                break  # ran dry just now: its lag is not known until it is looked up
         return out
 
     def deadline(self, lag: Mapping[Partition, int | None]) -> float | None:

@@ -260,16 +260,18 @@ class Service:
         """Publish records as their preparation finishes and the merge lets them go."""
         try:
             while True:
+                started = time.monotonic()
+                if await self._flush(drain=False):  # more may be ready: go again, a publish interval on
+                    await asyncio.sleep(started + PUBLISH_INTERVAL - time.monotonic())
+                    continue
+                # nothing could go: wait for a preparation, or for the idle waits that hold the merge back
                 wait = None
-                if self.inflight.merge.buffered():  # held back: until the idle waits end, or look again soon
-                    wait = self.inflight.merge.deadline(await self.inflight.lags(self._consumer))
-                    wait = LOOK_AGAIN if wait is None else wait
+                if self.inflight.merge.buffered():
+                    idle = self.inflight.merge.deadline(self.inflight.lag)
+                    wait = LOOK_AGAIN if idle is None or idle <= 0 else min(idle, LOOK_AGAIN)
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._ready.wait(), wait)
                 self._ready.clear()
-                started = time.monotonic()
-                if await self._flush(drain=False):
-                    await asyncio.sleep(started + PUBLISH_INTERVAL - time.monotonic())
         finally:
             self._room.set()  # the fetch loop must not wait for a publisher that has stopped
 
