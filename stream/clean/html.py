@@ -35,7 +35,9 @@ DIV_PASS_BELOW = 3_000  # paragraph characters below which <div> text is scored 
 DIV_PARAGRAPH = 80  # characters of text straight inside a <div> for it to count as a paragraph
 MIN_MASS = 300  # characters of paragraph text below which the page has no paragraph structure
 MIN_SCORE = 10.0  # a best container scoring less means no paragraph structure either
-CANDIDATES = 5  # best raw-scored containers given the full (costlier) look
+CANDIDATES = 5
+WIDEN_PARAGRAPHS = 0.65  # share of paragraph text in what an ancestor adds to the best container
+WIDEN_LINKS = 0.15  # most link text in what it adds  # best raw-scored containers given the full (costlier) look
 
 _NEVER_TEXT = (
     "script, style, noscript, template, svg, math, iframe, object, embed, canvas, map, "
@@ -44,6 +46,7 @@ _NEVER_TEXT = (
     "[role=navigation], [role=complementary], [role=contentinfo], [role=banner], "
     "[role=dialog], [role=alert], [style*='display:none'], [style*='display: none']"
 )
+_NOT_SHOWN = "script, style, noscript, template"
 _BOILERPLATE_NAMES = (
     "share", "social", "related", "newsletter", "comment", "sidebar", "breadcrumb",
     "subscribe", "signup", "sign-up", "cookie", "consent", "popup", "modal", "promo",
@@ -80,7 +83,9 @@ def main_blocks(tree: LexborHTMLParser) -> list[str]:
     body = tree.body
     if body is None:
         return []
-    scores, nodes, mass = _score(body)
+    for node in body.css(_NOT_SHOWN):  # their text would count as the page's
+        node.decompose()
+    scores, nodes, mass, parents = _score(body)
     if mass < MIN_MASS:
         _prune(body)
         return _render(body.html or "", main_content=True)
@@ -88,7 +93,8 @@ def main_blocks(tree: LexborHTMLParser) -> list[str]:
     if best_final < MIN_SCORE:
         _prune(body)
         return _render(body.html or "", main_content=True)
-    chosen = _chunks(body, nodes[best], scores) or _assemble(nodes[best], scores)
+    top = _widen(nodes[best], parents, nodes)
+    chosen = _chunks(body, top, scores) or _assemble(top, scores)
     for node in chosen:
         _prune(node)
     html = "".join(_without_link_lists(node) for node in chosen)
@@ -120,31 +126,36 @@ def _boilerplate_name(class_name: str, id_name: str) -> bool:
     return bool(_BOILERPLATE_CLASS.search(class_name) or _BOILERPLATE_ID.search(id_name))
 
 
-def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int]:
+def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
     scores: dict[int, float] = {}
+    parents: dict[int, int] = {}  # paragraph parent -> characters of its voting paragraphs
     nodes: dict[int, LexborNode] = {}
     chains: dict[int, list[tuple[int, int]]] = {}  # parent -> its voting ancestors, walked once
     mass = 0
     for para in body.css(PARAGRAPHS):
         text = para.text()
         if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
-            mass += _vote(para, text, scores, nodes, chains)
+            mass += _vote(para, text, scores, nodes, chains, parents)
+        elif text and (parent := para.parent) is not None:  # short ones count as paragraph text
+            parents[parent.mem_id] = parents.get(parent.mem_id, 0) + len(text)
+            nodes[parent.mem_id] = parent
     if mass < DIV_PASS_BELOW:
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
             if len(text) >= DIV_PARAGRAPH and len(text := text.strip()) >= DIV_PARAGRAPH:
-                mass += _vote(div, text, scores, nodes, chains)
-    return scores, nodes, mass
+                mass += _vote(div, text, scores, nodes, chains, parents)
+    return scores, nodes, mass, parents
 
 
 def _vote(para: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode],
-          chains: dict[int, list[tuple[int, int]]]) -> int:
+          chains: dict[int, list[tuple[int, int]]], parents: dict[int, int]) -> int:
     """Add a paragraph's points to its parent (full), grandparent (1/2), next (1/3)."""
     points = 1 + text.count(",") + min(len(text) // 100, 3)
     if not text.isascii():  # O(1): Arabic and CJK commas
         points += text.count("،") + text.count("，") + text.count("、")
     parent = para.parent
     if parent is not None:
+        parents[parent.mem_id] = parents.get(parent.mem_id, 0) + len(text)
         chain = chains.get(parent.mem_id)
         if chain is None:  # siblings share it: most paragraphs skip the walk
             chain = chains[parent.mem_id] = _ancestors(parent, nodes)
@@ -179,6 +190,69 @@ def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, 
         if final > best_final:
             best, best_final = key, final
     return best, best_final
+
+
+def _widen(top: LexborNode, parents: dict[int, int], nodes: dict[int, LexborNode]) -> LexborNode:
+    """The ancestor of ``top`` whose text is most paragraph text: good - (total - good).
+
+    An article split into sections (a heading, an image and a few paragraphs each) has
+    its best-scored container around one section; the ancestor that holds all of them
+    adds paragraph text and little else. The page around it adds menus, link lists and
+    footers: text that is not in paragraphs. Paragraphs under furniture do not count.
+    """
+    chain: list[LexborNode] = []
+    node = top
+    while node is not None and node.tag not in ("body", "html", "#document"):
+        chain.append(node)
+        node = node.parent
+    if len(chain) < 2:
+        return top
+    index = {n.mem_id: i for i, n in enumerate(chain)}
+    good = [0] * len(chain)
+    seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
+    for key, chars in parents.items():
+        node, path, reached = nodes[key], [], -1
+        while node is not None:
+            mem = node.mem_id
+            if mem in index:
+                reached = index[mem]
+                break
+            if mem in seen:
+                reached = seen[mem]
+                break
+            if node.tag in ("body", "html") or _furniture_node(node):
+                break
+            path.append(mem)
+            node = node.parent
+        for mem in path:
+            seen[mem] = reached
+        if reached >= 0:
+            good[reached] += chars
+    base_text = len(top.text(strip=True))
+    base_links = _link_chars(top)
+    best, cumulative = top, good[0]
+    for node, chars in zip(chain[1:], good[1:]):
+        if not chars:
+            continue
+        cumulative += chars
+        added = len(node.text(strip=True)) - base_text
+        if added <= 0:
+            continue
+        if (cumulative - good[0]) >= WIDEN_PARAGRAPHS * added \
+                and _link_chars(node) - base_links <= WIDEN_LINKS * added:
+            best = node
+    return best
+
+
+def _link_chars(node: LexborNode) -> int:
+    return sum(len(a.text(strip=True)) for a in node.css("a"))
+
+
+def _furniture_node(node: LexborNode) -> bool:
+    if node.tag in _FURNITURE_TAGS:
+        return True
+    attrs = node.attributes
+    return bool(_FURNITURE.search(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()))
 
 
 def _in_furniture(node: LexborNode) -> bool:
