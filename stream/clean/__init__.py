@@ -75,10 +75,10 @@ def clean(
 def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:
     tree = parse(html)
     meta = read_metadata(url, tree)
-    blocks = html_content.main_blocks(tree)
+    blocks, structured = html_content.main_blocks(tree)
     blocks = follow_reference(blocks, meta.article_body)
     title = meta.title
-    body = rules.clean_lines([b for b in blocks if b != title])
+    body = rules.clean_lines([b for b in blocks if b != title], structured, repeats=False)
     body = _learned(url, body, learner)
     return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)
 

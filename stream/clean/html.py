@@ -30,12 +30,12 @@ from resiliparse.extract.html2text import extract_plain_text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
-PARAGRAPHS = "p, pre"
+TEXT_BLOCKS = "p, pre, li, td, dd, h2, h3, h4, h5, h6"
 DIV_PASS_BELOW = 3_000  # paragraph characters below which <div> text is scored too
 DIV_PARAGRAPH = 80  # characters of text straight inside a <div> for it to count as a paragraph
-MIN_MASS = 300  # characters of paragraph text below which the page has no paragraph structure
-MIN_SCORE = 10.0  # a best container scoring less means no paragraph structure either
+MIN_SCORE = 0.0  # a best container scoring less means no paragraph structure either
 CANDIDATES = 5
+LINK_BOX_PROSE = 100  # characters of text besides its links that keep a link-dense box
 WIDEN_PARAGRAPHS = 0.65  # share of paragraph text in what an ancestor adds to the best container
 WIDEN_LINKS = 0.15  # most link text in what it adds  # best raw-scored containers given the full (costlier) look
 
@@ -46,6 +46,12 @@ _NEVER_TEXT = (
     "[role=navigation], [role=complementary], [role=contentinfo], [role=banner], "
     "[role=dialog], [role=alert], [style*='display:none'], [style*='display: none']"
 )
+_LINK_BLOCKS = frozenset(("div", "section", "p", "ul", "ol", "dl", "table", "form", "center"))
+_LISTS = frozenset(("ul", "ol", "dl", "table"))  # judged as a whole, not by items
+_HEADINGS = "h2, h3, h4, h5, h6"
+_HEADING_MARK = "\ue000"  # private use: put at the end of headings before rendering
+_ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
+_ITEMS = frozenset(("li", "td", "dd"))
 _NOT_SHOWN = "script, style, noscript, template"
 _BOILERPLATE_NAMES = (
     "share", "social", "related", "newsletter", "comment", "sidebar", "breadcrumb",
@@ -78,26 +84,26 @@ _NEGATIVE = re.compile(
     r"more|popular|trending|newsletter|subscribe|tag")
 
 
-def main_blocks(tree: LexborHTMLParser) -> list[str]:
-    """Return the article's blocks (paragraphs, headings, list items) in page order."""
+def main_blocks(tree: LexborHTMLParser) -> tuple[list[str], set[str]]:
+    """Return the article's blocks in page order, and those that are headings, list items
+    or table rows (structure the line rules must not mistake for a byline)."""
     body = tree.body
     if body is None:
-        return []
+        return [], set()
     for node in body.css(_NOT_SHOWN):  # their text would count as the page's
         node.decompose()
-    scores, nodes, mass, parents = _score(body)
-    if mass < MIN_MASS:
+    scores, nodes, mass, blocks = _score(body)
+    best, best_final = _best(scores, nodes) if scores else (0, 0.0)
+    if best_final <= MIN_SCORE:  # no paragraph outside furniture: the page as a whole
         _prune(body)
         return _render(body.html or "", main_content=True)
-    best, best_final = _best(scores, nodes)
-    if best_final < MIN_SCORE:
-        _prune(body)
-        return _render(body.html or "", main_content=True)
-    top = _widen(nodes[best], parents, nodes)
+    top = _widen(nodes[best], blocks, nodes)
     chosen = _chunks(body, top, scores) or _assemble(top, scores)
     for node in chosen:
         _prune(node)
-    html = "".join(_without_link_lists(node) for node in chosen)
+        for heading in node.css(_HEADINGS):
+            heading.insert_child(_HEADING_MARK)
+    html = "".join(_without_link_blocks(node) for node in chosen)
     return _render(html, main_content=False)
 
 
@@ -127,40 +133,56 @@ def _boilerplate_name(class_name: str, id_name: str) -> bool:
 
 
 def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
+    """Votes of the page's paragraphs, their mass, and the text of all text blocks by parent.
+
+    ``<p>``/``<pre>`` vote. On a page with little paragraph text, list items, table
+    cells and text written straight into a ``<div>`` vote too: recipes, forums, notices.
+    Every text block (headings and short items too) counts as article-like text where
+    :func:`_widen` weighs what an ancestor adds.
+    """
     scores: dict[int, float] = {}
-    parents: dict[int, int] = {}  # paragraph parent -> characters of its voting paragraphs
+    blocks: dict[int, int] = {}  # parent -> characters of its text blocks
     nodes: dict[int, LexborNode] = {}
     chains: dict[int, list[tuple[int, int]]] = {}  # parent -> its voting ancestors, walked once
+    later: list[tuple[LexborNode, LexborNode, str]] = []
     mass = 0
-    for para in body.css(PARAGRAPHS):
-        text = para.text()
-        if len(text) >= MIN_PARAGRAPH and len(text := text.strip()) >= MIN_PARAGRAPH:
-            mass += _vote(para, text, scores, nodes, chains, parents)
-        elif text and (parent := para.parent) is not None:  # short ones count as paragraph text
-            parents[parent.mem_id] = parents.get(parent.mem_id, 0) + len(text)
-            nodes[parent.mem_id] = parent
+    for node in body.css(TEXT_BLOCKS):
+        text = node.text().strip()
+        if not text or (parent := node.parent) is None:
+            continue
+        key = parent.mem_id
+        if parent.tag not in _ITEMS:  # an item counts the paragraphs in it
+            blocks[key] = blocks.get(key, 0) + len(text)
+            nodes[key] = parent
+        if len(text) >= MIN_PARAGRAPH:
+            if node.tag in ("p", "pre"):
+                mass += _vote(parent, text, scores, nodes, chains)
+            elif node.tag in _ITEMS:
+                later.append((node, parent, text))
     if mass < DIV_PASS_BELOW:
+        for item, parent, text in later:
+            if _link_chars(item) < 0.5 * len(text):  # not a menu entry or a headline
+                mass += _vote(parent, text, scores, nodes, chains)
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
-            if len(text) >= DIV_PARAGRAPH and len(text := text.strip()) >= DIV_PARAGRAPH:
-                mass += _vote(div, text, scores, nodes, chains, parents)
-    return scores, nodes, mass, parents
+            if len(text) >= DIV_PARAGRAPH and len(text := text.strip()) >= DIV_PARAGRAPH \
+                    and (parent := div.parent) is not None:
+                blocks[parent.mem_id] = blocks.get(parent.mem_id, 0) + len(text)
+                mass += _vote(parent, text, scores, nodes, chains)
+    return scores, nodes, mass, blocks
 
 
-def _vote(para: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode],
-          chains: dict[int, list[tuple[int, int]]], parents: dict[int, int]) -> int:
+def _vote(parent: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode],
+          chains: dict[int, list[tuple[int, int]]]) -> int:
     """Add a paragraph's points to its parent (full), grandparent (1/2), next (1/3)."""
     points = 1 + text.count(",") + min(len(text) // 100, 3)
     if not text.isascii():  # O(1): Arabic and CJK commas
         points += text.count("،") + text.count("，") + text.count("、")
-    parent = para.parent
-    if parent is not None:
-        parents[parent.mem_id] = parents.get(parent.mem_id, 0) + len(text)
-        chain = chains.get(parent.mem_id)
-        if chain is None:  # siblings share it: most paragraphs skip the walk
-            chain = chains[parent.mem_id] = _ancestors(parent, nodes)
-        for key, level in chain:
-            scores[key] = scores.get(key, 0.0) + points / level
+    chain = chains.get(parent.mem_id)
+    if chain is None:  # siblings share it: most paragraphs skip the walk
+        chain = chains[parent.mem_id] = _ancestors(parent, nodes)
+    for key, level in chain:
+        scores[key] = scores.get(key, 0.0) + points / level
     return len(text)
 
 
@@ -178,21 +200,28 @@ def _ancestors(node: LexborNode | None, nodes: dict[int, LexborNode]) -> list[tu
 
 
 def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, float]:
-    """The best of the top raw-scored containers (branch and bound on the link density)."""
-    ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:CANDIDATES]
+    """The best of the top raw-scored containers (branch and bound on the link density).
+
+    Containers inside furniture (menus, sidebars, comments) are passed over, and the
+    next ones looked at, up to :data:`CANDIDATES` outside it.
+    """
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:3 * CANDIDATES]
     bounds = sorted(((scores[key] + _class_weight(nodes[key]), key) for key in ranked), reverse=True)
-    best, best_final = ranked[0], float("-inf")
+    best, best_final, looked = ranked[0], float("-inf"), 0
     for bound, key in bounds:
-        if bound <= best_final:  # (1 - link density) <= 1: no better one is left
+        if bound <= best_final or looked == CANDIDATES:  # (1 - link density) <= 1: no better one is left
             break
-        node = nodes[key]  # final score: the bound (score + class weight) times 1 - link density
-        final = -1.0 if _in_furniture(node) else bound * (1 - _link_density(node))
+        node = nodes[key]
+        if _in_furniture(node):
+            continue
+        looked += 1
+        final = bound * (1 - _link_density(node))  # the bound (score + class weight) times 1 - link density
         if final > best_final:
             best, best_final = key, final
     return best, best_final
 
 
-def _widen(top: LexborNode, parents: dict[int, int], nodes: dict[int, LexborNode]) -> LexborNode:
+def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]) -> LexborNode:
     """The ancestor of ``top`` whose text is most paragraph text: good - (total - good).
 
     An article split into sections (a heading, an image and a few paragraphs each) has
@@ -210,7 +239,7 @@ def _widen(top: LexborNode, parents: dict[int, int], nodes: dict[int, LexborNode
     index = {n.mem_id: i for i, n in enumerate(chain)}
     good = [0] * len(chain)
     seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
-    for key, chars in parents.items():
+    for key, chars in blocks.items():
         node, path, reached = nodes[key], [], -1
         while node is not None:
             mem = node.mem_id
@@ -230,6 +259,7 @@ def _widen(top: LexborNode, parents: dict[int, int], nodes: dict[int, LexborNode
             good[reached] += chars
     base_text = len(top.text(strip=True))
     base_links = _link_chars(top)
+    links = max(WIDEN_LINKS, 1.5 * base_links / (base_text or 1))  # no more link-dense than the article
     best, cumulative = top, good[0]
     for node, chars in zip(chain[1:], good[1:]):
         if not chars:
@@ -239,7 +269,7 @@ def _widen(top: LexborNode, parents: dict[int, int], nodes: dict[int, LexborNode
         if added <= 0:
             continue
         if (cumulative - good[0]) >= WIDEN_PARAGRAPHS * added \
-                and _link_chars(node) - base_links <= WIDEN_LINKS * added:
+                and _link_chars(node) - base_links <= links * added:
             best = node
     return best
 
@@ -345,23 +375,70 @@ def _assemble(top: LexborNode, scores: dict[int, float]) -> list[LexborNode]:
     return chosen
 
 
-def _without_link_lists(node: LexborNode) -> str:
-    for block in node.css("ul, ol, dl, table"):
-        if _link_density(block) > 0.5:
-            block.decompose()
-    for para in node.css("p:has(a)"):  # "Related: <a>headline</a>" paragraphs
-        text = len(para.text(deep=True, separator=" ", strip=True))
-        if 0 < text < 200 and _link_density(para) > 0.6:
-            para.decompose()
-    return node.html or ""
+def _without_link_blocks(root: LexborNode) -> str:
+    """``root``'s HTML without the blocks inside it that are mostly link text.
+
+    Menus, tag clouds, "related" lists and "Read more: <a>headline</a>" paragraphs.
+    Link text is summed once per link over its ancestors. Only blocks go (a list or a
+    table as a whole): inline wrappers, headings and list items stay.
+    """
+    links: dict[int, int] = {}
+    found: dict[int, LexborNode] = {}
+    top = root.mem_id
+    for link in root.css("a"):
+        chars = len(link.text(strip=True))
+        node = link.parent
+        while chars and node is not None and node.mem_id != top:
+            key = node.mem_id
+            links[key] = links.get(key, 0) + chars
+            found[key] = node
+            node = node.parent
+    doomed = set()
+    for key, chars in links.items():
+        node = found[key]
+        if node.tag in _LINK_BLOCKS and _link_block(node.tag, len(node.text(strip=True)), chars):
+            doomed.add(key)
+    for key in doomed:
+        node = found[key].parent
+        while node is not None and node.mem_id != top and node.mem_id not in doomed:
+            node = node.parent
+        if node is None or node.mem_id == top:  # no doomed ancestor: removed with it otherwise
+            found[key].decompose()
+    return root.html or ""
 
 
-def _render(html: str, *, main_content: bool) -> list[str]:
+def _link_block(tag: str, text: int, links: int) -> bool:
+    """A list or table mostly of links; a short paragraph that is mostly a link ("Related:
+    <a>...</a>"); a box of links with little other text (tags, "close Video")."""
+    if tag in _LISTS:
+        return links > 0.5 * text
+    if tag == "p":
+        return text < 200 and links > 0.6 * text
+    return links > 0.5 * text and text - links < LINK_BOX_PROSE
+
+
+def _render(html: str, *, main_content: bool) -> tuple[list[str], set[str]]:
+    """The blocks of ``html`` as resiliparse renders them, one a line, and the structured
+    ones: list items (a bullet), table rows (cells apart by tabs), marked headings."""
     text = extract_plain_text(
-        html, preserve_formatting=True, main_content=main_content, list_bullets=False,
+        html, preserve_formatting=True, main_content=main_content, list_bullets=True,
         alt_texts=False, links=False, form_fields=False, noscript=False, comments=False,
     )
-    return [block for line in text.splitlines() if (block := _squash(line))]
+    blocks: list[str] = []
+    structured: set[str] = set()
+    for line in text.splitlines():
+        kind = False
+        if line.startswith(" ") and (item := _ITEM.match(line)):
+            line, kind = line[item.end():], True
+        elif "\t\t" in line:
+            kind = True
+        if _HEADING_MARK in line:
+            line, kind = line.replace(_HEADING_MARK, ""), True
+        if block := _squash(line):
+            blocks.append(block)
+            if kind:
+                structured.add(block)
+    return blocks, structured
 
 
 def _squash(line: str) -> str:

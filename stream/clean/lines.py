@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 
 SHORT_WORDS = 12  # a line of at most this many words may be boilerplate by its words
 END_AFTER = 0.4  # share of the page's text an end marker must come after to end the article
@@ -168,24 +169,29 @@ def repeated(lines: list[str]) -> set[str]:
             if n > 1 and (words(line) <= SHORT_WORDS or not is_sentence(line))}
 
 
-def trim_edges(lines: list[str]) -> list[str]:
-    """Drop bylines, datelines and other non-prose lines before the first and after the last paragraph."""
+def trim_edges(lines: list[str], structured: Collection[str] = ()) -> list[str]:
+    """Drop bylines, datelines and other non-prose lines before the first and after the last paragraph.
+
+    ``structured`` lines (headings, list items, table rows) go only when they are a date
+    or a "Posted by X - Category: Y" line: short ones are the article's own.
+    """
     start, end = 0, len(lines)
-    while start < end and _edge_noise(lines[start]):
+    while start < end and _edge_noise(lines[start], lines[start] in structured):
         start += 1
-    while end > start and _edge_noise(lines[end - 1]):
+    while end > start and _edge_noise(lines[end - 1], lines[end - 1] in structured):
         end -= 1
     return lines[start:end]
 
 
-def _edge_noise(line: str) -> bool:
+def _edge_noise(line: str, structured: bool = False) -> bool:
     """Bylines, datelines, "Posted by X - Category: Y - Tags: Z" and address lines."""
     count = words(line)
     date = count <= 8 and bool(_DATE_LINE.match(line.lower()))  # is_date_line, words counted once
     if line.endswith(SENTENCE_END) and not date:
         return False
-    return (date or count <= 4 or count <= 12 and bool(_YEAR.search(line))
-            or count <= 40 and len(_FIELDS.findall(line)) >= 3)
+    if date or count <= 40 and len(_FIELDS.findall(line)) >= 3:
+        return True
+    return not structured and (count <= 4 or count <= 12 and bool(_YEAR.search(line)))
 
 
 def attribution(lines: list[str]) -> str | None:
@@ -200,9 +206,13 @@ def attribution(lines: list[str]) -> str | None:
     return None
 
 
-def clean_lines(lines: list[str]) -> list[str]:
-    """Apply the page-level line rules: boilerplate, repeats, end markers, edges."""
-    noise = repeated(lines)
+def clean_lines(lines: list[str], structured: Collection[str] = (), *, repeats: bool = True) -> list[str]:
+    """Apply the page-level line rules: boilerplate, repeats, end markers, edges.
+
+    ``repeats``: drop short lines seen twice on the page (for flattened text, where
+    nothing else tells an ad from the article). ``structured``: see :func:`trim_edges`.
+    """
+    noise = repeated(lines) if repeats else set()
     kept: list[str] = []
     total = sum(len(line) for line in lines) or 1
     seen = 0
@@ -219,7 +229,7 @@ def clean_lines(lines: list[str]) -> list[str]:
         if line in noise or _boilerplate(line, low, count) or count <= 8 and _DATE_LINE.match(low):
             continue
         kept.append(line)
-    return trim_edges(kept)
+    return trim_edges(kept, structured)
 
 
 def _has_prose(lines: list[str]) -> bool:
