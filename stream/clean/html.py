@@ -30,7 +30,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
-TEXT_BLOCKS = "p, pre, li, td, dd, h2, h3, h4, h5, h6"
+TEXT_BLOCKS = "p, pre, li, td, th, dt, dd, blockquote, figcaption, h2, h3, h4, h5, h6"
 DIV_PASS_BELOW = 3_000  # paragraph characters below which <div> text is scored too
 DIV_PARAGRAPH = 80  # characters of text straight inside a <div> for it to count as a paragraph
 MIN_SCORE = 0.0  # a best container scoring less means no paragraph structure either
@@ -51,7 +51,8 @@ _LISTS = frozenset(("ul", "ol", "dl", "table"))  # judged as a whole, not by ite
 _HEADINGS = "h2, h3, h4, h5, h6"
 _HEADING_MARK = "\ue000"  # private use: put at the end of headings before rendering
 _ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
-_ITEMS = frozenset(("li", "td", "dd"))
+_ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
+_HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
 _NOT_SHOWN = "script, style, noscript, template"
 _BOILERPLATE_NAMES = (
     "share", "social", "related", "newsletter", "comment", "sidebar", "breadcrumb",
@@ -95,16 +96,15 @@ def main_blocks(tree: LexborHTMLParser) -> tuple[list[str], set[str]]:
     scores, nodes, mass, blocks = _score(body)
     best, best_final = _best(scores, nodes) if scores else (0, 0.0)
     if best_final <= MIN_SCORE:  # no paragraph outside furniture: the page as a whole
-        _prune(body)
-        return _render(body.html or "", main_content=True)
-    top = _widen(nodes[best], blocks, nodes)
-    chosen = _chunks(body, top, scores) or _assemble(top, scores)
+        chosen = [body]
+    else:
+        top = _widen(nodes[best], blocks, nodes)
+        chosen = _chunks(body, top, scores) or _assemble(top, scores)
     for node in chosen:
         _prune(node)
         for heading in node.css(_HEADINGS):
             heading.insert_child(_HEADING_MARK)
-    html = "".join(_without_link_blocks(node) for node in chosen)
-    return _render(html, main_content=False)
+    return _render("".join(_without_link_blocks(node) for node in chosen))
 
 
 def _prune(root: LexborNode) -> None:
@@ -151,7 +151,7 @@ def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], i
         if not text or (parent := node.parent) is None:
             continue
         key = parent.mem_id
-        if parent.tag not in _ITEMS:  # an item counts the paragraphs in it
+        if parent.tag not in _HOLDERS:  # an item or a quote counts the paragraphs in it
             blocks[key] = blocks.get(key, 0) + len(text)
             nodes[key] = parent
         if len(text) >= MIN_PARAGRAPH:
@@ -258,20 +258,48 @@ def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]
         if reached >= 0:
             good[reached] += chars
     base_text = len(top.text(strip=True))
-    base_links = _link_chars(top)
-    links = max(WIDEN_LINKS, 1.5 * base_links / (base_text or 1))  # no more link-dense than the article
-    best, cumulative = top, good[0]
-    for node, chars in zip(chain[1:], good[1:]):
-        if not chars:
-            continue
-        cumulative += chars
-        added = len(node.text(strip=True)) - base_text
-        if added <= 0:
-            continue
-        if (cumulative - good[0]) >= WIDEN_PARAGRAPHS * added \
-                and _link_chars(node) - base_links <= links * added:
-            best = node
+    candidates: list[tuple[int, int]] = []  # chain index, characters it adds to ``top``
+    added_good = 0
+    for i in range(1, len(chain)):
+        if good[i]:
+            added_good += good[i]
+            added = len(chain[i].text(strip=True)) - base_text
+            if added > 0 and added_good >= WIDEN_PARAGRAPHS * added:
+                candidates.append((i, added))
+    if not candidates:
+        return top
+    links = _chain_links(chain, index, candidates[-1][0])
+    ratio = max(WIDEN_LINKS, 1.5 * links[0] / (base_text or 1))  # no more link-dense than the article
+    best = top
+    for i, added in candidates:
+        if links[i] - links[0] <= ratio * added:
+            best = chain[i]
     return best
+
+
+def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int) -> list[int]:
+    """Characters of link text inside each of ``chain[:last + 1]`` (nested: each holds the one before)."""
+    reached = [0] * (last + 1)
+    seen: dict[int, int] = {}
+    for link in chain[last].css("a"):
+        chars = len(link.text(strip=True))
+        node, path, at = link.parent, [], last
+        while chars and node is not None:
+            mem = node.mem_id
+            if mem in index:
+                at = index[mem]
+                break
+            if mem in seen:
+                at = seen[mem]
+                break
+            path.append(mem)
+            node = node.parent
+        for mem in path:
+            seen[mem] = at
+        reached[at] += chars
+    for i in range(1, last + 1):
+        reached[i] += reached[i - 1]
+    return reached
 
 
 def _link_chars(node: LexborNode) -> int:
@@ -417,11 +445,11 @@ def _link_block(tag: str, text: int, links: int) -> bool:
     return links > 0.5 * text and text - links < LINK_BOX_PROSE
 
 
-def _render(html: str, *, main_content: bool) -> tuple[list[str], set[str]]:
+def _render(html: str) -> tuple[list[str], set[str]]:
     """The blocks of ``html`` as resiliparse renders them, one a line, and the structured
     ones: list items (a bullet), table rows (cells apart by tabs), marked headings."""
     text = extract_plain_text(
-        html, preserve_formatting=True, main_content=main_content, list_bullets=True,
+        html, preserve_formatting=True, main_content=False, list_bullets=True,
         alt_texts=False, links=False, form_fields=False, noscript=False, comments=False,
     )
     blocks: list[str] = []
