@@ -75,10 +75,13 @@ def clean(
 def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:
     tree = parse(html)
     meta = read_metadata(url, tree)
+    title = meta.title
     blocks, structured = html_content.main_blocks(tree)
     blocks = follow_reference(blocks, meta.article_body)
-    title = meta.title
     body = rules.clean_lines([b for b in blocks if b != title], structured, repeats=False)
+    if not _has_article(body):  # the chosen container held nothing: the page as a whole
+        blocks, structured = html_content.main_blocks(parse(html), whole_page=True)
+        body = rules.clean_lines([b for b in blocks if b != title], structured, repeats=False)
     body = _learned(url, body, learner)
     return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)
 
@@ -99,8 +102,12 @@ def _learned(url: str, body: list[str], learner: BoilerplateLearner | None) -> l
     return kept
 
 
+def _has_article(body: list[str]) -> bool:
+    return any(rules.words(line) >= 3 for line in body)
+
+
 def _finish(title, body, published_at, lang, canonical_url) -> Cleaned:
-    if not any(rules.words(line) >= 3 for line in body):
+    if not _has_article(body):
         raise BadRecord("no_content", "no article text left after cleaning")
     text = "\n\n".join(body)
     return Cleaned(

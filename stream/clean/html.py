@@ -54,20 +54,22 @@ _ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
 _ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
 _HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
 _NOT_SHOWN = "script, style, noscript, template"
+# Class and id names are matched as words: lower-cased, camelCase split ("newsCaption" is
+# "news caption"), "-" and "_" read as spaces, and a name must start a word ("nav" is not in "canvas", "ads" not in
+# "uploads"). A few longer words are kept out ("commentary", "authority", "shared").
 _BOILERPLATE_NAMES = (
-    "share", "social", "related", "newsletter", "comment", "sidebar", "breadcrumb",
-    "subscribe", "signup", "sign-up", "cookie", "consent", "popup", "modal", "promo",
-    "advert", "sponsor", "recommend", "outbrain", "taboola", "byline", "author",
-    "caption", "credit", "toolbar", "disqus", "rating", "tags", "keywords",
-    "dateline", "timestamp", "published", "read-more", "readmore", "more-stories",
-    "most-popular", "trending", "banner", "masthead", "sr-only", "visually-hidden",
-    "screen-reader", "skip-link", "rollover", "tooltip", "popover", "hovercard", "print-only", "pagination", "pager", "nav", "menu",
+    "share(?!d|holder)", "social", "related", "newsletter", "comment(?!ar|at)",
+    "sidebar", "breadcrumb", "subscri", "sign ?up", "cookie", "consent", "popup", "modal",
+    "promo", "advert", "sponsor", "recommend", "outbrain", "taboola", "byline",
+    "author(?!it)", "caption", "credit", "toolbar", "disqus", "rating", "tags", "keywords",
+    "dateline", "timestamp", "published", "read ?more", "more stories", "most popular",
+    "trending", "banner", "masthead", "sr only", "visually hidden", "screen reader",
+    "skip link", "rollover", "tooltip", "popover", "hovercard", "print only", "pagination",
+    "pager", "nav", "menu",
 )
-_BOILERPLATE_CLASS = re.compile(  # case-sensitive, plus the camelCase forms of the clear ones
-    "|".join(map(re.escape, _BOILERPLATE_NAMES))
-    + "|Caption|Share|Social|Related|Comment|Byline|Author|Promo|Advert|Newsletter|Sidebar|Subscribe|Recommend"
-)
-_BOILERPLATE_ID = re.compile("comment|sidebar|related|share|social|newsletter")
+_BOILERPLATE_CLASS = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_BOILERPLATE_NAMES) + ")")
+_BOILERPLATE_ID = re.compile(
+    r"(?<![a-z0-9])(?:comment(?!ar|at)|sidebar|related|share(?!d|holder)|social|newsletter)")
 # A class that names the article container outweighs a boilerplate word in another of the
 # node's classes: WordPress's ``entry-content entry-content-read-more`` is the story itself.
 _CONTAINER_CLASS = re.compile(
@@ -75,25 +77,36 @@ _CONTAINER_CLASS = re.compile(
     r"story-content|articleBody)(?:\s|$)")
 _PLAIN_CLASS = re.compile(r"^[\w -]{1,200}$")  # class values safe to quote in a selector
 _FURNITURE_TAGS = frozenset(("aside", "nav", "footer", "header", "figure", "dialog"))
-# Matched against lower-cased names: re.IGNORECASE makes these alternations ~20x slower.
-_FURNITURE = re.compile(r"comment|sidebar|related|footer|recommend|outbrain|taboola|popular")
+_FURNITURE = re.compile(
+    r"(?<![a-z0-9])(?:comment(?!ar|at)|sidebar|related|footer|recommend|outbrain|taboola|popular)")
 _POSITIVE = re.compile(
-    r"article|body|content|entry|main|post|story|text|blog|prose|rich|markdown|news")
+    r"(?<![a-z0-9])(?:article|body|content|entry|main|post|story|text|blog|prose|rich|markdown|news)")
 _NEGATIVE = re.compile(
-    r"comment|related|sidebar|footer|share|social|promo|sponsor|widget|teaser|card|"
-    r"nav|menu|meta|byline|author|caption|ad-|ads|banner|outbrain|taboola|recommend|"
-    r"more|popular|trending|newsletter|subscribe|tag")
+    r"(?<![a-z0-9])(?:comment(?!ar|at)|related|sidebar|footer|share(?!d|holder)|social|"
+    r"promo|sponsor|widget|teaser|card|nav|menu|meta|byline|author(?!it)|caption|ads?(?![a-z])|"
+    r"advert|banner|outbrain|taboola|recommend|more|popular|trending|newsletter|subscri|tag)")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-def main_blocks(tree: LexborHTMLParser) -> tuple[list[str], set[str]]:
+@lru_cache(maxsize=8_192)
+def _words(name: str) -> str:
+    """A class or id value as the words the patterns above are matched against."""
+    return _CAMEL.sub(" ", name).lower().replace("-", " ").replace("_", " ") if name else ""
+
+
+def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[list[str], set[str]]:
     """Return the article's blocks in page order, and those that are headings, list items
-    or table rows (structure the line rules must not mistake for a byline)."""
+    or table rows (structure the line rules must not mistake for a byline).
+
+    ``whole_page``: skip choosing a container; keep all of the page that pruning leaves
+    (the fallback when the chosen container had nothing article-like).
+    """
     body = tree.body
     if body is None:
         return [], set()
     for node in body.css(_NOT_SHOWN):  # their text would count as the page's
         node.decompose()
-    scores, nodes, mass, blocks = _score(body)
+    scores, nodes, mass, blocks = _score(body) if not whole_page else ({}, {}, 0, {})
     best, best_final = _best(scores, nodes) if scores else (0, 0.0)
     if best_final <= MIN_SCORE:  # no paragraph outside furniture: the page as a whole
         chosen = [body]
@@ -127,9 +140,10 @@ def _prune(root: LexborNode) -> None:
 
 @lru_cache(maxsize=8_192)  # bounded; class names repeat within a page and across a site
 def _boilerplate_name(class_name: str, id_name: str) -> bool:
+    ids = _words(id_name)
     if _CONTAINER_CLASS.search(class_name):
-        return bool(_BOILERPLATE_ID.search(id_name))
-    return bool(_BOILERPLATE_CLASS.search(class_name) or _BOILERPLATE_ID.search(id_name))
+        return bool(_BOILERPLATE_ID.search(ids))
+    return bool(_BOILERPLATE_CLASS.search(_words(class_name)) or _BOILERPLATE_ID.search(ids))
 
 
 def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
@@ -310,7 +324,7 @@ def _furniture_node(node: LexborNode) -> bool:
     if node.tag in _FURNITURE_TAGS:
         return True
     attrs = node.attributes
-    return bool(_FURNITURE.search(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()))
+    return bool(_FURNITURE.search(_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")))
 
 
 def _in_furniture(node: LexborNode) -> bool:
@@ -321,7 +335,7 @@ def _in_furniture(node: LexborNode) -> bool:
             return True
         if level < 2:
             attrs = parent.attributes
-            if _FURNITURE.search(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()):
+            if _FURNITURE.search(_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")):
                 return True
         parent, level = parent.parent, level + 1
     return False
@@ -329,9 +343,9 @@ def _in_furniture(node: LexborNode) -> bool:
 
 def _class_weight(node: LexborNode) -> float:
     attrs = node.attributes
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('itemprop') or ''}".lower()
+    names = _words(f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('itemprop') or ''}")
     weight = 0.0
-    if node.tag in ("article", "main") or "articlebody" in names:
+    if node.tag in ("article", "main") or "article body" in names or "articlebody" in names:
         weight += 25
     if _NEGATIVE.search(names):
         weight -= 25
