@@ -76,12 +76,12 @@ def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Clea
     tree = parse(html)
     meta = read_metadata(url, tree)
     title = meta.title
-    blocks, structured = html_content.main_blocks(tree)
+    blocks, kinds = html_content.main_blocks(tree)
     blocks = follow_reference(blocks, meta.article_body)
-    body = rules.clean_lines([b for b in blocks if b != title], structured, repeats=False)
+    body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
     if not _has_article(body):  # the chosen container held nothing: the page as a whole
-        blocks, structured = html_content.main_blocks(parse(html), whole_page=True)
-        body = rules.clean_lines([b for b in blocks if b != title], structured, repeats=False)
+        blocks, kinds = html_content.main_blocks(parse(html), whole_page=True)
+        body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
     body = _learned(url, body, learner)
     return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)
 

@@ -50,6 +50,8 @@ _LINK_BLOCKS = frozenset(("div", "section", "p", "ul", "ol", "dl", "table", "for
 _LISTS = frozenset(("ul", "ol", "dl", "table"))  # judged as a whole, not by items
 _HEADINGS = "h2, h3, h4, h5, h6"
 _HEADING_MARK = "\ue000"  # private use: put at the end of headings before rendering
+_CELL_MARK = "\ue001"  # and of table cells, and of the paragraphs in them (each renders as a line)
+_CELLS = "td, th, td > p, th > p, td > div, th > div"
 _ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
 _ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
 _HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
@@ -94,16 +96,17 @@ def _words(name: str) -> str:
     return _CAMEL.sub(" ", name).lower().replace("-", " ").replace("_", " ") if name else ""
 
 
-def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[list[str], set[str]]:
-    """Return the article's blocks in page order, and those that are headings, list items
-    or table rows (structure the line rules must not mistake for a byline).
+def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[list[str], dict[str, str]]:
+    """Return the article's blocks in page order, and the kind of those that are headings
+    or items (list items, table rows and cells): structure the line rules must not
+    mistake for a byline or an end marker (see :func:`_render`).
 
     ``whole_page``: skip choosing a container; keep all of the page that pruning leaves
     (the fallback when the chosen container had nothing article-like).
     """
     body = tree.body
     if body is None:
-        return [], set()
+        return [], {}
     for node in body.css(_NOT_SHOWN):  # their text would count as the page's
         node.decompose()
     scores, nodes, mass, blocks = _score(body) if not whole_page else ({}, {}, 0, {})
@@ -117,6 +120,8 @@ def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[li
         _prune(node)
         for heading in node.css(_HEADINGS):
             heading.insert_child(_HEADING_MARK)
+        for cell in node.css(_CELLS):
+            cell.insert_child(_CELL_MARK)
     return _render("".join(_without_link_blocks(node) for node in chosen))
 
 
@@ -459,28 +464,29 @@ def _link_block(tag: str, text: int, links: int) -> bool:
     return links > 0.5 * text and text - links < LINK_BOX_PROSE
 
 
-def _render(html: str) -> tuple[list[str], set[str]]:
-    """The blocks of ``html`` as resiliparse renders them, one a line, and the structured
-    ones: list items (a bullet), table rows (cells apart by tabs), marked headings."""
+def _render(html: str) -> tuple[list[str], dict[str, str]]:
+    """The blocks of ``html`` as resiliparse renders them, one a line, and the kind of the
+    structured ones: ``heading`` (marked), ``item`` (a list bullet, a table row with its
+    cells apart by tabs, a marked cell)."""
     text = extract_plain_text(
         html, preserve_formatting=True, main_content=False, list_bullets=True,
         alt_texts=False, links=False, form_fields=False, noscript=False, comments=False,
     )
     blocks: list[str] = []
-    structured: set[str] = set()
+    kinds: dict[str, str] = {}
     for line in text.splitlines():
-        kind = False
+        kind = ""
         if line.startswith(" ") and (item := _ITEM.match(line)):
-            line, kind = line[item.end():], True
-        elif "\t\t" in line:
-            kind = True
+            line, kind = line[item.end():], "item"
+        if _CELL_MARK in line or "\t\t" in line:
+            line, kind = line.replace(_CELL_MARK, " "), "item"
         if _HEADING_MARK in line:
-            line, kind = line.replace(_HEADING_MARK, ""), True
+            line, kind = line.replace(_HEADING_MARK, ""), "heading"
         if block := _squash(line):
             blocks.append(block)
             if kind:
-                structured.add(block)
-    return blocks, structured
+                kinds[block] = kind
+    return blocks, kinds
 
 
 def _squash(line: str) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
 
+_NO_KINDS: Mapping[str, str] = MappingProxyType({})
 SHORT_WORDS = 12  # a line of at most this many words may be boilerplate by its words
 END_AFTER = 0.4  # share of the page's text an end marker must come after to end the article
 _DECORATION = " \t|•·*-–—:>»›▶►✓.…!"  # stripped before matching UI words
@@ -172,7 +174,7 @@ def repeated(lines: list[str]) -> set[str]:
 def trim_edges(lines: list[str], structured: Collection[str] = ()) -> list[str]:
     """Drop bylines, datelines and other non-prose lines before the first and after the last paragraph.
 
-    ``structured`` lines (headings, list items, table rows) go only when they are a date
+    ``structured`` lines (headings, list items, table cells) go only when they are a date
     or a "Posted by X - Category: Y" line: short ones are the article's own.
     """
     start, end = 0, len(lines)
@@ -206,11 +208,14 @@ def attribution(lines: list[str]) -> str | None:
     return None
 
 
-def clean_lines(lines: list[str], structured: Collection[str] = (), *, repeats: bool = True) -> list[str]:
+def clean_lines(lines: list[str], kinds: Mapping[str, str] = _NO_KINDS, *, repeats: bool = True) -> list[str]:
     """Apply the page-level line rules: boilerplate, repeats, end markers, edges.
 
-    ``repeats``: drop short lines seen twice on the page (for flattened text, where
-    nothing else tells an ad from the article). ``structured``: see :func:`trim_edges`.
+    ``kinds``: the lines that are a ``heading`` or an ``item`` (list item, table cell) on
+    an HTML page. Neither is trimmed at the edges for being short; an item never ends the
+    article ("Comment" heading a table column is not a comment section). ``repeats``: drop
+    short lines seen twice on the page (for flattened text, where nothing else tells an
+    ad from the article).
     """
     noise = repeated(lines) if repeats else set()
     kept: list[str] = []
@@ -223,13 +228,14 @@ def clean_lines(lines: list[str], structured: Collection[str] = (), *, repeats: 
             if line not in noise:
                 kept.append(line)
             continue
-        if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept):
+        if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept) \
+                and kinds.get(line) != "item":
             break
         low = line.lower()  # once for is_boilerplate and is_date_line
         if line in noise or _boilerplate(line, low, count) or count <= 8 and _DATE_LINE.match(low):
             continue
         kept.append(line)
-    return trim_edges(kept, structured)
+    return trim_edges(kept, kinds)
 
 
 def _has_prose(lines: list[str]) -> bool:
