@@ -55,7 +55,7 @@ _CELLS = "td, th, td > p, th > p, td > div, th > div"
 _ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
 _ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
 _HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
-_NOT_SHOWN = "script, style, noscript, template"
+_NOT_SHOWN = "script, style, noscript, template, nav, aside"
 # Class and id names are matched as words: lower-cased, camelCase split ("newsCaption" is
 # "news caption"), "-" and "_" read as spaces, and a name must start a word ("nav" is not in "canvas", "ads" not in
 # "uploads"). A few longer words are kept out ("commentary", "authority", "shared").
