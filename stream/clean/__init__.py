@@ -74,13 +74,15 @@ def clean(
 
 def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:
     tree = parse(html)
-    meta = read_metadata(url, tree)
+    meta = read_metadata(url, tree, html_content.strip_unseen(tree))
     title = meta.title
     blocks, kinds = html_content.main_blocks(tree)
     blocks = follow_reference(blocks, meta.article_body)
     body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
     if not _has_article(body):  # the chosen container held nothing: the page as a whole
-        blocks, kinds = html_content.main_blocks(parse(html), whole_page=True)
+        tree = parse(html)
+        html_content.strip_unseen(tree)
+        blocks, kinds = html_content.main_blocks(tree, whole_page=True)
         body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
     body = _learned(url, body, learner)
     return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)

@@ -39,19 +39,19 @@ LINK_BOX_PROSE = 100  # characters of text besides its links that keep a link-de
 WIDEN_PARAGRAPHS = 0.65  # share of paragraph text in what an ancestor adds to the best container
 WIDEN_LINKS = 0.15  # most link text in what it adds  # best raw-scored containers given the full (costlier) look
 
-_NEVER_TEXT = (
-    "script, style, noscript, template, svg, math, iframe, object, embed, canvas, map, "
-    "button, select, textarea, input, label, nav, aside, footer, header, figure, figcaption, "
-    "picture, video, audio, dialog, menu, h1, [hidden], [aria-hidden=true], "
-    "[role=navigation], [role=complementary], [role=contentinfo], [role=banner], "
-    "[role=dialog], [role=alert], [style*='display:none'], [style*='display: none']"
+_NEVER_TEXT = (  # scripts, styles, menus and asides are gone already (strip_unseen)
+    "svg, math, iframe, object, embed, canvas, map, button, select, textarea, input, label, "
+    "footer, header, figure, figcaption, picture, video, audio, dialog, menu, h1, [hidden], "
+    "[aria-hidden=true], [role=navigation], [role=complementary], [role=contentinfo], "
+    "[role=banner], [role=dialog], [role=alert], [style*='display:none'], [style*='display: none']"
 )
+_NEVER_NAMED = frozenset(("html", "body", "main", "article"))  # never pruned for their names
 _LINK_BLOCKS = frozenset(("div", "section", "p", "ul", "ol", "dl", "table", "form", "center"))
 _LISTS = frozenset(("ul", "ol", "dl", "table"))  # judged as a whole, not by items
-_HEADINGS = "h2, h3, h4, h5, h6"
 _HEADING_MARK = "\ue000"  # private use: put at the end of headings before rendering
 _CELL_MARK = "\ue001"  # and of table cells, and of the paragraphs in them (each renders as a line)
-_CELLS = "td, th, td > p, th > p, td > div, th > div"
+_MARKED = "h2, h3, h4, h5, h6, td, th, td > p, th > p, td > div, th > div"
+_HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
 _ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
 _HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
@@ -96,6 +96,48 @@ def _words(name: str) -> str:
     return _CAMEL.sub(" ", name).lower().replace("-", " ").replace("_", " ") if name else ""
 
 
+def strip_unseen(tree: LexborHTMLParser) -> list[str]:
+    """Remove what a reader never sees as the article (scripts, styles, templates, menus,
+    asides) before anything is read; return the JSON-LD scripts' texts, for the metadata.
+
+    Their text would count as the page's when containers are scored; one query does it.
+    """
+    unseen = tree.css(_NOT_SHOWN)
+    json_ld = [node.text() for node in unseen
+               if node.tag == "script" and node.attributes.get("type") == "application/ld+json"]
+    _remove(unseen)
+    return json_ld
+
+
+def _remove(nodes: list[LexborNode]) -> None:
+    """Decompose ``nodes``: only those not inside another of them.
+
+    Decomposing a node frees its subtree; a node inside it must not be touched again.
+    Each ancestor is looked at once (memo).
+    """
+    doomed = {node.mem_id for node in nodes}
+    inside: dict[int, bool] = {}  # ancestor -> it or one above it is doomed
+    outermost = []
+    for node in nodes:
+        path, parent, hit = [], node.parent, False
+        while parent is not None:
+            key = parent.mem_id
+            if key in doomed:
+                hit = True
+                break
+            if key in inside:
+                hit = inside[key]
+                break
+            path.append(key)
+            parent = parent.parent
+        for key in path:
+            inside[key] = hit
+        if not hit:
+            outermost.append(node)
+    for node in outermost:
+        node.decompose()
+
+
 def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[list[str], dict[str, str]]:
     """Return the article's blocks in page order, and the kind of those that are headings
     or items (list items, table rows and cells): structure the line rules must not
@@ -107,40 +149,41 @@ def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[li
     body = tree.body
     if body is None:
         return [], {}
-    for node in body.css(_NOT_SHOWN):  # their text would count as the page's
-        node.decompose()
-    scores, nodes, mass, blocks = _score(body) if not whole_page else ({}, {}, 0, {})
-    best, best_final = _best(scores, nodes) if scores else (0, 0.0)
+    lengths: dict[int, int] = {}  # link -> characters of its text, measured once a page
+    scores, nodes, mass, blocks = _score(body, lengths) if not whole_page else ({}, {}, 0, {})
+    best, best_final = _best(scores, nodes, lengths) if scores else (0, 0.0)
+    size = None  # characters of the chosen container, when it is one and was measured
     if best_final <= MIN_SCORE:  # no paragraph outside furniture: the page as a whole
         chosen = [body]
     else:
-        top = _widen(nodes[best], blocks, nodes)
-        chosen = _chunks(body, top, scores) or _assemble(top, scores)
+        top, size = _widen(nodes[best], blocks, nodes, lengths)
+        chosen = _chunks(body, top, scores, nodes, lengths) or _assemble(top, scores, lengths)
+        if len(chosen) > 1 or chosen[0].mem_id != top.mem_id:
+            size = None
     for node in chosen:
-        _prune(node)
-        for heading in node.css(_HEADINGS):
-            heading.insert_child(_HEADING_MARK)
-        for cell in node.css(_CELLS):
-            cell.insert_child(_CELL_MARK)
+        _prune(node, size)
+        for marked in node.css(_MARKED):
+            marked.insert_child(_HEADING_MARK if marked.tag in _HEADING_TAGS else _CELL_MARK)
     return _render("".join(_without_link_blocks(node) for node in chosen))
 
 
-def _prune(root: LexborNode) -> None:
-    for node in root.css(_NEVER_TEXT):
-        node.decompose()
-    doomed = []
-    for node in root.css("[class], [id]"):  # one cheap query, then one (cached) regex per node
+def _prune(root: LexborNode, size: int | None = None) -> None:
+    """Remove what is never article text, and elements named for a boilerplate role that
+    hold less than 40% of ``root``'s text (``size``, when measured already; one query,
+    then a cached regex per name)."""
+    never = root.css(_NEVER_TEXT)
+    named = []
+    for node in root.css("[class], [id]"):
         attrs = node.attributes
         if _boilerplate_name(attrs.get("class") or "", attrs.get("id") or ""):
-            doomed.append(node)
-    if not doomed:  # nothing to weigh against the text: skip measuring it
-        return
-    total = len(root.text(deep=True, separator=" ", strip=True)) or 1
-    for node in doomed:
-        if node.tag in ("html", "body", "main", "article") or node.mem_id == root.mem_id:
-            continue
-        if len(node.text(deep=True, separator=" ", strip=True)) < 0.4 * total:
-            node.decompose()
+            named.append(node)
+    if named:
+        total = (size if size is not None else _chars(root)) or 1
+        top = root.mem_id
+        named = [node for node in named if node.tag not in _NEVER_NAMED and node.mem_id != top
+                 and _chars(node) < 0.4 * total]
+    if never or named:
+        _remove(never + named)
 
 
 @lru_cache(maxsize=8_192)  # bounded; class names repeat within a page and across a site
@@ -151,7 +194,8 @@ def _boilerplate_name(class_name: str, id_name: str) -> bool:
     return bool(_BOILERPLATE_CLASS.search(_words(class_name)) or _BOILERPLATE_ID.search(ids))
 
 
-def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
+def _score(body: LexborNode, lengths: dict[int, int]
+           ) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
     """Votes of the page's paragraphs, their mass, and the text of all text blocks by parent.
 
     ``<p>``/``<pre>`` vote. On a page with little paragraph text, list items, table
@@ -180,7 +224,7 @@ def _score(body: LexborNode) -> tuple[dict[int, float], dict[int, LexborNode], i
                 later.append((node, parent, text))
     if mass < DIV_PASS_BELOW:
         for item, parent, text in later:
-            if _link_chars(item) < 0.5 * len(text):  # not a menu entry or a headline
+            if _link_chars(item, lengths) < 0.5 * len(text):  # not a menu entry or a headline
                 mass += _vote(parent, text, scores, nodes, chains)
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
@@ -218,7 +262,7 @@ def _ancestors(node: LexborNode | None, nodes: dict[int, LexborNode]) -> list[tu
     return chain
 
 
-def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, float]:
+def _best(scores: dict[int, float], nodes: dict[int, LexborNode], lengths: dict[int, int]) -> tuple[int, float]:
     """The best of the top raw-scored containers (branch and bound on the link density).
 
     Containers inside furniture (menus, sidebars, comments) are passed over, and the
@@ -234,13 +278,14 @@ def _best(scores: dict[int, float], nodes: dict[int, LexborNode]) -> tuple[int, 
         if _in_furniture(node):
             continue
         looked += 1
-        final = bound * (1 - _link_density(node))  # the bound (score + class weight) times 1 - link density
+        final = bound * (1 - _link_density(node, lengths))  # the bound (score + class weight) times 1 - link density
         if final > best_final:
             best, best_final = key, final
     return best, best_final
 
 
-def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]) -> LexborNode:
+def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode],
+           lengths: dict[int, int]) -> tuple[LexborNode, int]:
     """The ancestor of ``top`` whose text is most paragraph text: good - (total - good).
 
     An article split into sections (a heading, an image and a few paragraphs each) has
@@ -254,7 +299,7 @@ def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]
         chain.append(node)
         node = node.parent
     if len(chain) < 2:
-        return top
+        return top, _chars(top)
     index = {n.mem_id: i for i, n in enumerate(chain)}
     good = [0] * len(chain)
     seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
@@ -276,32 +321,34 @@ def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]
             seen[mem] = reached
         if reached >= 0:
             good[reached] += chars
-    base_text = len(top.text(strip=True))
+    base_text = _chars(top)
+    last = max((i for i in range(1, len(chain)) if good[i]), default=0)
     candidates: list[tuple[int, int]] = []  # chain index, characters it adds to ``top``
-    added_good = 0
-    for i in range(1, len(chain)):
+    added = added_good = 0
+    for i in range(1, last + 1):  # what each level adds: its children but the level below
+        below = chain[i - 1].mem_id
+        added += sum(_chars(child) for child in chain[i].iter(include_text=True) if child.mem_id != below)
         if good[i]:
             added_good += good[i]
-            added = len(chain[i].text(strip=True)) - base_text
             if added > 0 and added_good >= WIDEN_PARAGRAPHS * added:
                 candidates.append((i, added))
-    if not candidates:
-        return top
-    links = _chain_links(chain, index, candidates[-1][0])
-    ratio = max(WIDEN_LINKS, 1.5 * links[0] / (base_text or 1))  # no more link-dense than the article
-    best = top
-    for i, added in candidates:
-        if links[i] - links[0] <= ratio * added:
-            best = chain[i]
-    return best
+    best, size = top, base_text
+    if candidates:
+        links = _chain_links(chain, index, candidates[-1][0], lengths)
+        ratio = max(WIDEN_LINKS, 1.5 * links[0] / (base_text or 1))  # no more link-dense than the article
+        for i, added in candidates:
+            if links[i] - links[0] <= ratio * added:
+                best, size = chain[i], base_text + added
+    return best, size
 
 
-def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int) -> list[int]:
+def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int,
+                 lengths: dict[int, int]) -> list[int]:
     """Characters of link text inside each of ``chain[:last + 1]`` (nested: each holds the one before)."""
     reached = [0] * (last + 1)
     seen: dict[int, int] = {}
     for link in chain[last].css("a"):
-        chars = len(link.text(strip=True))
+        chars = _link_length(link, lengths)
         node, path, at = link.parent, [], last
         while chars and node is not None:
             mem = node.mem_id
@@ -321,8 +368,30 @@ def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int) -> l
     return reached
 
 
-def _link_chars(node: LexborNode) -> int:
-    return sum(len(a.text(strip=True)) for a in node.css("a"))
+def _links(root: LexborNode, found: dict[int, LexborNode] | None = None) -> dict[int, int]:
+    """Characters of link text inside each element of ``root`` (itself included) that holds
+    a link; ``found`` gets those elements by id.
+
+    One query; the links' lengths go up one level at a time, so each ancestor is summed
+    once per level it is reached at, not once per link.
+    """
+    level: dict[int, list] = {}  # node -> [node, link characters coming up from below]
+    for link in root.css("a"):
+        if chars := _chars(link):
+            parent = link.parent
+            level.setdefault(parent.mem_id, [parent, 0])[1] += chars
+    links: dict[int, int] = {}
+    top = root.mem_id
+    while level:
+        above: dict[int, list] = {}
+        for key, (node, chars) in level.items():
+            links[key] = links.get(key, 0) + chars
+            if found is not None:
+                found[key] = node
+            if key != top and (parent := node.parent) is not None:
+                above.setdefault(parent.mem_id, [parent, 0])[1] += chars
+        level = above
+    return links
 
 
 def _furniture_node(node: LexborNode) -> bool:
@@ -359,15 +428,32 @@ def _class_weight(node: LexborNode) -> float:
     return weight
 
 
-def _link_density(node: LexborNode) -> float:
+def _chars(node: LexborNode) -> int:
+    """Characters of ``node``'s text but white space (indentation must not weigh)."""
+    text = node.text()
+    return len(text) - text.count(" ") - text.count("\t")
+
+
+def _link_length(link: LexborNode, lengths: dict[int, int]) -> int:
+    """Characters of a link's text, measured once a page (candidates nest: links repeat)."""
+    key = link.mem_id
+    chars = lengths.get(key)
+    if chars is None:
+        chars = lengths[key] = _chars(link)
+    return chars
+
+
+def _link_chars(node: LexborNode, lengths: dict[int, int]) -> int:
+    return sum(_link_length(link, lengths) for link in node.css("a"))
+
+
+def _link_density(node: LexborNode, lengths: dict[int, int]) -> float:
     text = len(node.text())
-    if text == 0:
-        return 1.0
-    links = sum(len(a.text()) for a in node.css("a"))
-    return min(1.0, links / text)
+    return min(1.0, _link_chars(node, lengths) / text) if text else 1.0
 
 
-def _chunks(body: LexborNode, top: LexborNode, scores: dict[int, float]) -> list[LexborNode]:
+def _chunks(body: LexborNode, top: LexborNode, scores: dict[int, float],
+            nodes: dict[int, LexborNode], lengths: dict[int, int]) -> list[LexborNode]:
     """Article bodies split into several containers of one class (``article__body`` x 3).
 
     Each chunk must have paragraphs of its own (a tenth of the winner's score), so a
@@ -376,16 +462,18 @@ def _chunks(body: LexborNode, top: LexborNode, scores: dict[int, float]) -> list
     name = top.attributes.get("class")
     if not name or not _PLAIN_CLASS.match(name):
         return []
-    same = body.css(f'{top.tag}[class="{name}"]')
-    if len(same) < 2:
-        return []
     least = max(3.0, 0.1 * scores.get(top.mem_id, 0.0))
+    tag, mem = top.tag, top.mem_id
+    if not any(score >= least and key != mem and nodes[key].tag == tag
+               and nodes[key].attributes.get("class") == name for key, score in scores.items()):
+        return []  # no other scored container of that class: spare the query
+    same = body.css(f'{tag}[class="{name}"]')
     chosen: list[LexborNode] = []
     for node in same:
         if any(_contains(other, node) for other in chosen):
             continue
         if node.mem_id == top.mem_id or scores.get(node.mem_id, 0.0) >= least \
-                and _link_density(node) < 0.25 and not _in_furniture(node):
+                and _link_density(node, lengths) < 0.25 and not _in_furniture(node):
             chosen.append(node)
     return chosen if len(chosen) > 1 else []
 
@@ -399,7 +487,7 @@ def _contains(outer: LexborNode, inner: LexborNode) -> bool:
     return False
 
 
-def _assemble(top: LexborNode, scores: dict[int, float]) -> list[LexborNode]:
+def _assemble(top: LexborNode, scores: dict[int, float], lengths: dict[int, int]) -> list[LexborNode]:
     parent = top.parent
     if parent is None or parent.tag in ("html", "#document"):
         return [top]
@@ -411,11 +499,11 @@ def _assemble(top: LexborNode, scores: dict[int, float]) -> list[LexborNode]:
             continue
         score = scores.get(sibling.mem_id)
         if score is not None and score + _class_weight(sibling) >= threshold:
-            if _link_density(sibling) < 0.25:
+            if _link_density(sibling, lengths) < 0.25:
                 chosen.append(sibling)
         elif sibling.tag == "p":
             text = sibling.text(deep=True, separator=" ", strip=True)
-            density = _link_density(sibling)
+            density = _link_density(sibling, lengths)
             if len(text) > 80 and density < 0.25 or (
                     0 < len(text) <= 80 and density == 0 and re.search(r"\.( |$)", text)):
                 chosen.append(sibling)
@@ -429,28 +517,11 @@ def _without_link_blocks(root: LexborNode) -> str:
     Link text is summed once per link over its ancestors. Only blocks go (a list or a
     table as a whole): inline wrappers, headings and list items stay.
     """
-    links: dict[int, int] = {}
     found: dict[int, LexborNode] = {}
+    links = _links(root, found)
     top = root.mem_id
-    for link in root.css("a"):
-        chars = len(link.text(strip=True))
-        node = link.parent
-        while chars and node is not None and node.mem_id != top:
-            key = node.mem_id
-            links[key] = links.get(key, 0) + chars
-            found[key] = node
-            node = node.parent
-    doomed = set()
-    for key, chars in links.items():
-        node = found[key]
-        if node.tag in _LINK_BLOCKS and _link_block(node.tag, len(node.text(strip=True)), chars):
-            doomed.add(key)
-    for key in doomed:
-        node = found[key].parent
-        while node is not None and node.mem_id != top and node.mem_id not in doomed:
-            node = node.parent
-        if node is None or node.mem_id == top:  # no doomed ancestor: removed with it otherwise
-            found[key].decompose()
+    _remove([found[key] for key, chars in links.items() if key != top and found[key].tag in _LINK_BLOCKS
+             and _link_block(found[key].tag, _chars(found[key]), chars)])
     return root.html or ""
 
 
@@ -475,8 +546,10 @@ def _render(html: str) -> tuple[list[str], dict[str, str]]:
     blocks: list[str] = []
     kinds: dict[str, str] = {}
     for line in text.splitlines():
+        if not line:  # blocks are a blank line apart: half the lines
+            continue
         kind = ""
-        if line.startswith(" ") and (item := _ITEM.match(line)):
+        if line[0] == " " and (item := _ITEM.match(line)):
             line, kind = line[item.end():], "item"
         if _CELL_MARK in line or "\t\t" in line:
             line, kind = line.replace(_CELL_MARK, " "), "item"

@@ -70,8 +70,9 @@ _COPYRIGHT_MARKS = (
 )
 _BYLINE = re.compile(r"^(?i:by|von|por|par|di|door|av|przez|автор:?)\s+[A-ZÀ-ÞА-Я]")  # "By Jane Doe"
 _CLICK = re.compile(r"\bclick(?:ing)? here\b")
-_CREDIT = re.compile(  # "Jane Doe | Bloomberg | Getty Images", "Ann Roe, Associated Press"
-    r"\b(?:associated press|reuters|afp|getty images|shutterstock|ap photo)[^\w.!?]*$")
+_AGENCIES = ("associated press", "reuters", "afp", "getty images", "shutterstock", "ap photo")
+_CREDIT = re.compile(r"\b(?:" + "|".join(_AGENCIES) + ")$")  # a whole word at the end
+_CREDIT_TAIL = " \t)]|-–—,;:'\"”’*"  # what may follow the name
 # The patterns above and below are lower case and matched against lower-cased lines:
 # re.IGNORECASE makes such alternations ~20x slower. The marks are plain substrings:
 # `in` finds them ~2x faster than one regex alternation of them ("©" is checked first).
@@ -134,7 +135,13 @@ def _boilerplate(line: str, low: str, count: int) -> bool:
     if count <= 8 and _BYLINE.match(line) and not is_sentence(line):
         return True
     return bool(_UI.match(low.strip(_DECORATION)) or "click" in low and _CLICK.search(low)
-                or _CREDIT.search(low) or _breadcrumb(line))
+                or _credit(low) or _breadcrumb(line))
+
+
+def _credit(low: str) -> bool:
+    """Ends with a photo agency's name: "Jane Doe | Bloomberg | Getty Images"."""
+    end = low.rstrip(_CREDIT_TAIL)
+    return end.endswith(_AGENCIES) and bool(_CREDIT.search(end))
 
 
 def _marked(low: str) -> bool:
