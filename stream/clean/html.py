@@ -31,13 +31,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
 TEXT_BLOCKS = "p, pre, li, td, th, dt, dd, blockquote, figcaption, h2, h3, h4, h5, h6"
-DIV_PASS_BELOW = 3_000  # paragraph characters below which <div> text is scored too
+DIV_PASS_BELOW = 3_000  # paragraph characters below which items and <div> text vote too
 DIV_PARAGRAPH = 80  # characters of text straight inside a <div> for it to count as a paragraph
-MIN_SCORE = 0.0  # a best container scoring less means no paragraph structure either
-CANDIDATES = 5
+MIN_SCORE = 0.0  # no candidate outside furniture scoring above this: the page as a whole
+CANDIDATES = 5  # best raw-scored containers given the full (costlier) look
+WIDEN_PARAGRAPHS = 0.65  # least share of text-block text in what an ancestor adds to the best container
+WIDEN_LINKS = 0.2  # most share of link text in what it adds (or 1.5x the container's own)
 LINK_BOX_PROSE = 100  # characters of text besides its links that keep a link-dense box
-WIDEN_PARAGRAPHS = 0.65  # share of paragraph text in what an ancestor adds to the best container
-WIDEN_LINKS = 0.15  # most link text in what it adds  # best raw-scored containers given the full (costlier) look
 
 _NEVER_TEXT = (  # scripts, styles, menus and asides are gone already (strip_unseen)
     "svg, math, iframe, object, embed, canvas, map, button, select, textarea, input, label, "

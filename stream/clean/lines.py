@@ -80,6 +80,7 @@ _MARKS = tuple(mark for mark in (*_FORM_MARKS, *_COPYRIGHT_MARKS) if mark != "©
 _END_MARKERS = re.compile(
     r"^(?:check also|related(?: articles| stories| posts| news)?|read (?:also|more|next)|"
     r"see also|you (?:may|might) also like|more (?:stories|news|articles)(?: from .*)?|"
+    r"(?:our )?(?:latest|top|popular|trending) (?:stories|news|articles|posts)|"
     r"recommended(?: for you)?|leave a (?:reply|comment)|comments?|\d+ comments?|"
     r"post a comment|about the author|share this(?: article| story)?|tags?:?|"
     r"(?:также|читайте также|смотрите также)|lesen sie auch|mehr zum thema|"
