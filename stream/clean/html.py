@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from resiliparse.extract.html2text import extract_plain_text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
@@ -48,11 +47,17 @@ _NEVER_TEXT = (  # scripts, styles, menus and asides are gone already (strip_uns
 _NEVER_NAMED = frozenset(("html", "body", "main", "article"))  # never pruned for their names
 _LINK_BLOCKS = frozenset(("div", "section", "p", "ul", "ol", "dl", "table", "form", "center"))
 _LISTS = frozenset(("ul", "ol", "dl", "table"))  # judged as a whole, not by items
-_HEADING_MARK = "\ue000"  # private use: put at the end of headings before rendering
-_CELL_MARK = "\ue001"  # and of table cells, and of the paragraphs in them (each renders as a line)
-_MARKED = "h2, h3, h4, h5, h6, td, th, td > p, th > p, td > div, th > div"
+# Marks put in the text before it is read (private use characters): where a line breaks,
+# where a <pre> starts, and the end of a heading or an item.
+_BREAK, _PRE_MARK, _HEADING_MARK, _ITEM_MARK = "\ue000", "\ue001", "\ue002", "\ue003"
+_PRE = _BREAK + _PRE_MARK
+_BLOCK_QUERY = (
+    "address, article, blockquote, center, dd, details, div, dl, dt, fieldset, form, "
+    "h2, h3, h4, h5, h6, hr, li, main, ol, p, pre, section, summary, table, tr, td, th, ul, "
+    "caption, legend, br")
 _HEADING_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
-_ITEM = re.compile(r" +(?:•|\d+\.) ")  # resiliparse's list bullets
+_ITEM_TAGS = frozenset(("li", "tr", "dt", "dd"))
+_CELL_TAGS = frozenset(("td", "th"))
 _ITEMS = frozenset(("li", "td", "dd"))  # vote on pages with little paragraph text
 _HOLDERS = frozenset(("li", "td", "th", "dt", "dd", "blockquote"))
 _NOT_SHOWN = "script, style, noscript, template, nav, aside"
@@ -105,14 +110,23 @@ def strip_unseen(tree: LexborHTMLParser) -> list[str]:
     unseen = tree.css(_NOT_SHOWN)
     json_ld = [node.text() for node in unseen
                if node.tag == "script" and node.attributes.get("type") == "application/ld+json"]
-    _remove(unseen)
+    _decompose(unseen)
     return json_ld
 
 
-def _remove(nodes: list[LexborNode]) -> None:
-    """Decompose ``nodes``: only those not inside another of them.
+def _decompose(nodes: list[LexborNode]) -> None:
+    """Decompose ``nodes``, a query's result (page order), innermost first.
 
-    Decomposing a node frees its subtree; a node inside it must not be touched again.
+    Decomposing a node frees its subtree: a node inside it goes first, while it lives.
+    """
+    for node in reversed(nodes):
+        node.decompose()
+
+
+def _remove(nodes: list[LexborNode]) -> None:
+    """Decompose ``nodes`` (in no known order): only those not inside another of them.
+
+    A node inside one decomposed already must not be touched: it was freed with it.
     Each ancestor is looked at once (memo).
     """
     doomed = {node.mem_id for node in nodes}
@@ -162,16 +176,15 @@ def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[li
             size = None
     for node in chosen:
         _prune(node, size)
-        for marked in node.css(_MARKED):
-            marked.insert_child(_HEADING_MARK if marked.tag in _HEADING_TAGS else _CELL_MARK)
-    return _render("".join(_without_link_blocks(node) for node in chosen))
+        _without_link_blocks(node)
+    return _render(chosen)
 
 
 def _prune(root: LexborNode, size: int | None = None) -> None:
     """Remove what is never article text, and elements named for a boilerplate role that
     hold less than 40% of ``root``'s text (``size``, when measured already; one query,
     then a cached regex per name)."""
-    never = root.css(_NEVER_TEXT)
+    _decompose(root.css(_NEVER_TEXT))
     named = []
     for node in root.css("[class], [id]"):
         attrs = node.attributes
@@ -180,10 +193,8 @@ def _prune(root: LexborNode, size: int | None = None) -> None:
     if named:
         total = (size if size is not None else _chars(root)) or 1
         top = root.mem_id
-        named = [node for node in named if node.tag not in _NEVER_NAMED and node.mem_id != top
-                 and _chars(node) < 0.4 * total]
-    if never or named:
-        _remove(never + named)
+        _decompose([node for node in named if node.tag not in _NEVER_NAMED and node.mem_id != top
+                    and _chars(node) < 0.4 * total])
 
 
 @lru_cache(maxsize=8_192)  # bounded; class names repeat within a page and across a site
@@ -510,8 +521,8 @@ def _assemble(top: LexborNode, scores: dict[int, float], lengths: dict[int, int]
     return chosen
 
 
-def _without_link_blocks(root: LexborNode) -> str:
-    """``root``'s HTML without the blocks inside it that are mostly link text.
+def _without_link_blocks(root: LexborNode) -> None:
+    """Remove the blocks inside ``root`` that are mostly link text.
 
     Menus, tag clouds, "related" lists and "Read more: <a>headline</a>" paragraphs.
     Link text is summed once per link over its ancestors. Only blocks go (a list or a
@@ -522,7 +533,6 @@ def _without_link_blocks(root: LexborNode) -> str:
     top = root.mem_id
     _remove([found[key] for key, chars in links.items() if key != top and found[key].tag in _LINK_BLOCKS
              and _link_block(found[key].tag, _chars(found[key]), chars)])
-    return root.html or ""
 
 
 def _link_block(tag: str, text: int, links: int) -> bool:
@@ -535,35 +545,43 @@ def _link_block(tag: str, text: int, links: int) -> bool:
     return links > 0.5 * text and text - links < LINK_BOX_PROSE
 
 
-def _render(html: str) -> tuple[list[str], dict[str, str]]:
-    """The blocks of ``html`` as resiliparse renders them, one a line, and the kind of the
-    structured ones: ``heading`` (marked), ``item`` (a list bullet, a table row with its
-    cells apart by tabs, a marked cell)."""
-    text = extract_plain_text(
-        html, preserve_formatting=True, main_content=False, list_bullets=True,
-        alt_texts=False, links=False, form_fields=False, noscript=False, comments=False,
-    )
+def _render(chosen: list[LexborNode]) -> tuple[list[str], dict[str, str]]:
+    """The blocks of the chosen containers, one a line, and the kind of the structured ones:
+    ``heading`` (h2-h6) or ``item`` (list item, table row).
+
+    A mark goes in at the edges of every block element, at the end of headings, items and
+    rows, and at the start of ``<pre>`` (its lines stay lines); the text is read in one
+    call and cut at the marks. Inline elements (links, emphasis) stay within their line.
+    """
+    for node in chosen:
+        for element in node.css(_BLOCK_QUERY):
+            tag = element.tag
+            if tag == "br":
+                element.insert_after(_BREAK)
+                continue
+            if tag in _CELL_TAGS:  # cells of a row share its line (blocks in them break it)
+                element.insert_before(" ")
+                continue
+            element.insert_before(_PRE if tag == "pre" else _BREAK)
+            element.insert_after(_BREAK)
+            if tag in _HEADING_TAGS:
+                element.insert_child(_HEADING_MARK)
+            elif tag in _ITEM_TAGS or element.parent.tag in _CELL_TAGS:  # a paragraph in a cell too
+                element.insert_child(_ITEM_MARK)
     blocks: list[str] = []
     kinds: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line:  # blocks are a blank line apart: half the lines
-            continue
-        kind = ""
-        if line[0] == " " and (item := _ITEM.match(line)):
-            line, kind = line[item.end():], "item"
-        if _CELL_MARK in line or "\t\t" in line:
-            line, kind = line.replace(_CELL_MARK, " "), "item"
-        if _HEADING_MARK in line:
-            line, kind = line.replace(_HEADING_MARK, ""), "heading"
-        if block := _squash(line):
-            blocks.append(block)
-            if kind:
-                kinds[block] = kind
+    for piece in "".join(node.text() for node in chosen).split(_BREAK):
+        lines = piece[1:].splitlines() if piece.startswith(_PRE_MARK) else (piece,)
+        for line in lines:
+            kind = ""
+            if _ITEM_MARK in line:
+                line, kind = line.replace(_ITEM_MARK, ""), "item"
+            if _HEADING_MARK in line:
+                line, kind = line.replace(_HEADING_MARK, ""), "heading"
+            if block := " ".join(line.split()):
+                blocks.append(block)
+                if kind:
+                    kinds[block] = kind
     return blocks, kinds
 
 
-def _squash(line: str) -> str:
-    """``line`` with its white space collapsed: ``" ".join(line.split())``, often cheaper."""
-    if line.isprintable() and "  " not in line and not line.startswith(" ") and not line.endswith(" "):
-        return line  # its only white space (all else is unprintable) is single inner spaces
-    return " ".join(line.split())
