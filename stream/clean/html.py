@@ -164,13 +164,13 @@ def main_blocks(tree: LexborHTMLParser, *, whole_page: bool = False) -> tuple[li
     if body is None:
         return [], {}
     lengths: dict[int, int] = {}  # link -> characters of its text, measured once a page
-    scores, nodes, mass, blocks = _score(body, lengths) if not whole_page else ({}, {}, 0, {})
+    scores, nodes, mass, blocks, others = _score(body, lengths) if not whole_page else ({}, {}, 0, {}, {})
     best, best_final = _best(scores, nodes, lengths) if scores else (0, 0.0)
     size = None  # characters of the chosen container, when it is one and was measured
     if best_final <= MIN_SCORE:  # no paragraph outside furniture: the page as a whole
         chosen = [body]
     else:
-        top, size = _widen(nodes[best], blocks, nodes, lengths)
+        top, size = _widen(nodes[best], blocks, others, nodes, lengths)
         chosen = _chunks(body, top, scores, nodes, lengths) or _assemble(top, scores, lengths)
         if len(chosen) > 1 or chosen[0].mem_id != top.mem_id:
             size = None
@@ -206,44 +206,56 @@ def _boilerplate_name(class_name: str, id_name: str) -> bool:
 
 
 def _score(body: LexborNode, lengths: dict[int, int]
-           ) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int]]:
-    """Votes of the page's paragraphs, their mass, and the text of all text blocks by parent.
+           ) -> tuple[dict[int, float], dict[int, LexborNode], int, dict[int, int], dict[int, list]]:
+    """Votes of the page's paragraphs, their mass, and the page's text blocks by parent.
 
     ``<p>``/``<pre>`` vote. On a page with little paragraph text, list items, table
     cells and text written straight into a ``<div>`` vote too: recipes, forums, notices.
     Every text block (headings and short items too) counts as article-like text where
-    :func:`_widen` weighs what an ancestor adds.
+    :func:`_widen` weighs what an ancestor adds: paragraphs by their characters, the
+    other blocks as nodes, measured only if that is where they count.
     """
     scores: dict[int, float] = {}
-    blocks: dict[int, int] = {}  # parent -> characters of its text blocks
+    blocks: dict[int, int] = {}  # parent -> characters of its paragraphs
+    others: dict[int, list[LexborNode]] = {}  # parent -> its other text blocks
     nodes: dict[int, LexborNode] = {}
     chains: dict[int, list[tuple[int, int]]] = {}  # parent -> its voting ancestors, walked once
-    later: list[tuple[LexborNode, LexborNode, str]] = []
+    items: list[LexborNode] = []
     mass = 0
     for node in body.css(TEXT_BLOCKS):
-        text = node.text().strip()
-        if not text or (parent := node.parent) is None:
+        parent = node.parent
+        if parent is None:
             continue
         key = parent.mem_id
-        if parent.tag not in _HOLDERS:  # an item or a quote counts the paragraphs in it
+        counted = parent.tag not in _HOLDERS  # an item or a quote counts the paragraphs in it
+        tag = node.tag
+        if tag != "p" and tag != "pre":
+            if counted:
+                others.setdefault(key, []).append(node)
+                nodes[key] = parent
+            if tag in _ITEMS:
+                items.append(node)
+            continue
+        text = node.text().strip()
+        if not text:
+            continue
+        if counted:
             blocks[key] = blocks.get(key, 0) + len(text)
             nodes[key] = parent
         if len(text) >= MIN_PARAGRAPH:
-            if node.tag in ("p", "pre"):
-                mass += _vote(parent, text, scores, nodes, chains)
-            elif node.tag in _ITEMS:
-                later.append((node, parent, text))
+            mass += _vote(parent, text, scores, nodes, chains)
     if mass < DIV_PASS_BELOW:
-        for item, parent, text in later:
-            if _link_chars(item, lengths) < 0.5 * len(text):  # not a menu entry or a headline
-                mass += _vote(parent, text, scores, nodes, chains)
+        for item in items:
+            text = item.text().strip()
+            if len(text) >= MIN_PARAGRAPH and _link_chars(item, lengths) < 0.5 * len(text):
+                mass += _vote(item.parent, text, scores, nodes, chains)  # not a menu entry or a headline
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
             if len(text) >= DIV_PARAGRAPH and len(text := text.strip()) >= DIV_PARAGRAPH \
                     and (parent := div.parent) is not None:
                 blocks[parent.mem_id] = blocks.get(parent.mem_id, 0) + len(text)
                 mass += _vote(parent, text, scores, nodes, chains)
-    return scores, nodes, mass, blocks
+    return scores, nodes, mass, blocks, others
 
 
 def _vote(parent: LexborNode, text: str, scores: dict[int, float], nodes: dict[int, LexborNode],
@@ -295,8 +307,8 @@ def _best(scores: dict[int, float], nodes: dict[int, LexborNode], lengths: dict[
     return best, best_final
 
 
-def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode],
-           lengths: dict[int, int]) -> tuple[LexborNode, int]:
+def _widen(top: LexborNode, blocks: dict[int, int], others: dict[int, list[LexborNode]],
+           nodes: dict[int, LexborNode], lengths: dict[int, int]) -> tuple[LexborNode, int]:
     """The ancestor of ``top`` whose text is most paragraph text: good - (total - good).
 
     An article split into sections (a heading, an image and a few paragraphs each) has
@@ -314,7 +326,7 @@ def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]
     index = {n.mem_id: i for i, n in enumerate(chain)}
     good = [0] * len(chain)
     seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
-    for key, chars in blocks.items():
+    for key in blocks.keys() | others.keys():
         node, path, reached = nodes[key], [], -1
         while node is not None:
             mem = node.mem_id
@@ -330,8 +342,8 @@ def _widen(top: LexborNode, blocks: dict[int, int], nodes: dict[int, LexborNode]
             node = node.parent
         for mem in path:
             seen[mem] = reached
-        if reached >= 0:
-            good[reached] += chars
+        if reached > 0:  # (inside ``top`` itself, they add nothing)
+            good[reached] += blocks.get(key, 0) + sum(len(other.text().strip()) for other in others.get(key, ()))
     base_text = _chars(top)
     last = max((i for i in range(1, len(chain)) if good[i]), default=0)
     candidates: list[tuple[int, int]] = []  # chain index, characters it adds to ``top``
@@ -409,7 +421,12 @@ def _furniture_node(node: LexborNode) -> bool:
     if node.tag in _FURNITURE_TAGS:
         return True
     attrs = node.attributes
-    return bool(_FURNITURE.search(_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")))
+    return _furniture_name(attrs.get("class") or "", attrs.get("id") or "")
+
+
+@lru_cache(maxsize=8_192)
+def _furniture_name(class_name: str, id_name: str) -> bool:
+    return bool(_FURNITURE.search(_words(f"{class_name} {id_name}")))
 
 
 def _in_furniture(node: LexborNode) -> bool:
@@ -420,7 +437,7 @@ def _in_furniture(node: LexborNode) -> bool:
             return True
         if level < 2:
             attrs = parent.attributes
-            if _FURNITURE.search(_words(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")):
+            if _furniture_name(attrs.get("class") or "", attrs.get("id") or ""):
                 return True
         parent, level = parent.parent, level + 1
     return False
@@ -428,15 +445,20 @@ def _in_furniture(node: LexborNode) -> bool:
 
 def _class_weight(node: LexborNode) -> float:
     attrs = node.attributes
-    names = _words(f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('itemprop') or ''}")
+    body, weight = _name_weight(attrs.get("class") or "", attrs.get("id") or "", attrs.get("itemprop") or "")
+    return weight + 25 if body or node.tag in ("article", "main") else weight
+
+
+@lru_cache(maxsize=8_192)
+def _name_weight(class_name: str, id_name: str, itemprop: str) -> tuple[bool, float]:
+    """Whether the names say "article body", and their weight: -25 boilerplate, +25 content."""
+    names = _words(f"{class_name} {id_name} {itemprop}")
     weight = 0.0
-    if node.tag in ("article", "main") or "article body" in names or "articlebody" in names:
-        weight += 25
     if _NEGATIVE.search(names):
         weight -= 25
     if _POSITIVE.search(names):
         weight += 25
-    return weight
+    return "article body" in names or "articlebody" in names, weight
 
 
 def _chars(node: LexborNode) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-SAMPLE = 400  # bytes classified (characters, for ASCII text)
+SAMPLE = 200  # bytes classified (characters, for ASCII text): as accurate as 400 on both sets
 MIN_LETTERS = 40  # fewer letters than this: no guess
 _LETTERS = re.compile(r"[^\W\d_]+")  # runs: ~2x faster to count than single letters
 

@@ -106,11 +106,15 @@ _ATTRIBUTION = re.compile(
 def words(line: str) -> int:
     """Number of words of a line; for scripts written without spaces, about chars / 3.
 
-    Lines over 1,000 characters are only known to be long (every threshold is far lower).
+    Lines are white space collapsed (single spaces, none at the ends): the words are the
+    spaces plus one, counted without splitting. Lines over 1,000 characters are only
+    known to be long (every threshold is far lower).
     """
     if len(line) > 1_000:
         return len(line) // 6
-    count = len(line.split())
+    if not line:
+        return 0
+    count = line.count(" ") + 1
     return count if len(line) < 12 * count else max(count, len(line) // 3)
 
 
