@@ -107,8 +107,9 @@ def print_worst(name: str, pages: list[Page], results: dict[str, dict], count: i
 
 def print_metadata(pages: list[Page]) -> None:
     """Title, language and date of ours against the expected metadata, where it has them."""
-    hits: dict[str, list[bool]] = {"title": [], "lang": [], "date": []}
-    misses: dict[str, list[str]] = {"title": [], "lang": [], "date": []}
+    fields = ("title", "title, site aside", "lang", "date")
+    hits: dict[str, list[bool]] = {field: [] for field in fields}
+    misses: dict[str, list[str]] = {field: [] for field in fields}
     for page in pages:
         try:
             c = clean(page.url, html=page.html)
@@ -121,8 +122,8 @@ def print_metadata(pages: list[Page]) -> None:
                 misses[field].append(page.key)
     print("\nmetadata (ours)   right / pages that give it")
     for field, oks in hits.items():
-        print(f"  {field:6} {sum(oks):4} / {len(oks):<4}  wrong: {', '.join(misses[field][:12])}"
-              + (" ..." if len(misses[field]) > 12 else ""))
+        print(f"  {field:17} {sum(oks):4} / {len(oks):<4}  wrong: {', '.join(misses[field][:10])}"
+              + (" ..." if len(misses[field]) > 10 else ""))
 
 
 # -- the learner: cold vs warm on one synthetic site -----------------------------------

@@ -162,7 +162,11 @@ def metadata_checks(page: Page, title: str, lang: str | None, published_at: str 
     """Which of title / lang / date match the expected metadata (only those it gives)."""
     meta, checks = page.meta, {}
     if meta.get("title"):
-        checks["title"] = _flat(title) == _flat(meta["title"])
+        ours, expected = _flat(title), _flat(meta["title"])
+        checks["title"] = ours == expected
+        # the same up to a site name one of them adds ("How to ... | eHow"): Readability keeps it
+        checks["title, site aside"] = bool(ours) and (expected.startswith(ours) or expected.endswith(ours)
+                                                      or ours.startswith(expected) or ours.endswith(expected))
     if meta.get("lang"):
         checks["lang"] = (lang or "") == meta["lang"][:2].lower()
     if meta.get("publishedTime"):
