@@ -200,6 +200,24 @@ def test_a_line_said_twice_in_the_article_stays() -> None:
     assert _lines(page).count("and home we go.") == 2
 
 
+def test_a_short_post_above_a_long_comment_thread() -> None:
+    # The five best scored containers are all in the comments: the next ones are looked
+    # at, and the post's own container is found (its list with it, the page's welcome
+    # box without it).
+    post = ["Our quarterly open thread is a place to ask questions about our research and our plans.",
+            "Questions we will answer first:", "Methods of the last report", "Data and code", "Next year's plans"]
+    comments = "".join(
+        f"<li class='comment'><div class='comment-body'><p>Reader {n} asks, at some length, whether the "
+        f"estimates, the sources and the methods of the last report will be published, and when.</p>"
+        f"<p>Reader {n} also wonders, politely, whether the team could share its data, its code and its notes.</p>"
+        f"</div></li>" for n in range(8))
+    welcome = "<div class='welcome'><p>Welcome to the blog of a small charity that studies, tests and funds aid.</p></div>"
+    page = _page(f"{welcome}<main><article class='post'><div class='entry'><p>{post[0]}</p><p>{post[1]}</p><ul>"
+                 + "".join(f"<li>{item}</li>" for item in post[2:])
+                 + f"</ul></div></article><ol class='comment-list'>{comments}</ol></main>")
+    assert _lines(page) == post
+
+
 def test_a_latest_stories_heading_ends_the_article() -> None:
     paragraphs = [
         "The harbour authority said on Friday that the old lighthouse would reopen next summer.",
