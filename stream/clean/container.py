@@ -181,21 +181,7 @@ def _widen(top: LexborNode, blocks: dict[int, int], others: dict[int, list[Lexbo
     good = [0] * len(chain)
     seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
     for key in blocks.keys() | others.keys():
-        node, path, reached = nodes[key], [], -1
-        while node is not None:
-            mem = node.mem_id
-            if mem in index:
-                reached = index[mem]
-                break
-            if mem in seen:
-                reached = seen[mem]
-                break
-            if node.tag in ("body", "html") or _furniture_node(node):
-                break
-            path.append(mem)
-            node = node.parent
-        for mem in path:
-            seen[mem] = reached
+        reached = _reach(nodes[key], index, seen, furniture=True)
         if reached > 0:  # (inside ``top`` itself, they add nothing)
             good[reached] += blocks.get(key, 0) + sum(len(other.text().strip()) for other in others.get(key, ()))
     base_text = chars(top)
@@ -225,23 +211,32 @@ def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int,
     reached = [0] * (last + 1)
     seen: dict[int, int] = {}
     for link in chain[last].css("a"):
-        chars = link_length(link, lengths)
-        node, path, at = link.parent, [], last
-        while chars and node is not None:
-            mem = node.mem_id
-            if mem in index:
-                at = index[mem]
-                break
-            if mem in seen:
-                at = seen[mem]
-                break
-            path.append(mem)
-            node = node.parent
-        for mem in path:
-            seen[mem] = at
-        reached[at] += chars
+        if length := link_length(link, lengths):
+            reached[_reach(link.parent, index, seen, furniture=False)] += length
     for i in range(1, last + 1):
         reached[i] += reached[i - 1]
+    return reached
+
+
+def _reach(node: LexborNode | None, index: dict[int, int], seen: dict[int, int], *, furniture: bool) -> int:
+    """The chain index of the first of ``node`` and its ancestors that is in the chain;
+    -1 when ``body`` comes first, or (``furniture``) a furniture element does. Every
+    node walked is remembered in ``seen``, so each is walked once."""
+    path, reached = [], -1
+    while node is not None:
+        mem = node.mem_id
+        if mem in index:
+            reached = index[mem]
+            break
+        if mem in seen:
+            reached = seen[mem]
+            break
+        if furniture and (node.tag in ("body", "html") or _furniture_node(node)):
+            break
+        path.append(mem)
+        node = node.parent
+    for mem in path:
+        seen[mem] = reached
     return reached
 
 
