@@ -20,9 +20,10 @@ from stream.clean.nodes import decompose
 from stream.clean.pruning import prune, without_link_blocks
 
 _NOT_SHOWN = "script, style, noscript, template, nav, aside"
-# Marks put in the text before it is read (private use characters): where a line breaks,
-# where a <pre> starts, and the end of a heading or an item.
-_BREAK, _PRE_MARK, _HEADING_MARK, _ITEM_MARK = "\ue000", "\ue001", "\ue002", "\ue003"
+# Marks put in the text before it is read: where a line breaks, where a <pre> starts, the
+# end of a heading or an item. Unicode noncharacters, reserved for a program's own use and
+# never in text (icon fonts put their glyphs in the private use area instead).
+_BREAK, _PRE_MARK, _HEADING_MARK, _ITEM_MARK = "\ufdd0", "\ufdd1", "\ufdd2", "\ufdd3"
 _PRE = _BREAK + _PRE_MARK
 _BLOCK_QUERY = (
     "address, article, blockquote, center, dd, details, div, dl, dt, fieldset, form, "
