@@ -3,9 +3,10 @@
 A *line* is one paragraph candidate (a block of the page, or a line of a flattened text).
 The rules are generic, never per site: short lines made of UI words (share, subscribe,
 advertisement, read more...), copyright and cookie notices, breadcrumbs, bylines and dates
-at the edges of the article, a short line repeated on the same page (ads, captions), and
-the markers after which only teasers and comment forms follow ("Check Also", "Leave a
-Reply"...).
+at the edges of the article, a short line repeated on the same page (ads, captions: on
+flattened text only), and the markers after which only teasers and comment forms follow
+("Check Also", "Leave a Reply"...). On an HTML page, headings and items (list items, table
+cells) are known as such, and neither trimmed for being short nor taken for an end marker.
 """
 
 from __future__ import annotations
