@@ -1,71 +1,31 @@
-"""Benchmark the cleaner against trafilatura and resiliparse on the Zyte article set.
+"""Benchmark the cleaner against trafilatura and resiliparse on a development set.
 
-    .venv/bin/python bench/clean_bench.py [--data DIR] [--workers 2] [--skip-trafilatura]
+    .venv/bin/python bench/clean_bench.py [--set zyte|readability] [--data DIR] [--workers 2]
+                                          [--skip-trafilatura] [--worst 15]
 
-Prints one table: precision, recall and F1 of the article body (the benchmark's own
-metric, :func:`shingle_scores`), and pages/s measured on the same in-memory pages in the
-same run (one process each; ours also with ``--workers`` processes). Then the per-domain
-learner, cold against warm, on synthetic "same site" pages: Zyte article bodies wrapped
-in one site template (as flattened text, and as HTML).
+Prints one table: precision, recall and F1 of the article text (the set's own metric,
+see :mod:`bench.clean_sets`), pages/s measured on the same in-memory pages in the same
+run (one process each; ours also with ``--workers`` processes), and the pages where
+ours loses most recall. On the Readability set, also title, language and date against
+the expected metadata. On the Zyte set, also the per-domain learner, cold against warm,
+on synthetic "same site" pages: Zyte article bodies wrapped in one site template (as
+flattened text, and as HTML).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import re
-import statistics
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.clean_sets import Page, load, metadata_checks, score, shingle_scores, summary  # noqa: E402
 from stream.clean import BoilerplateLearner, clean  # noqa: E402
 from stream.errors import BadRecord  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "zyte-article-extraction"  # ../shared
-SHINGLE = 4
-_TOKEN = re.compile(r"\w+")
-
-
-# -- the metric (one place) ------------------------------------------------------------
-
-def shingle_scores(gold: str, predicted: str, n: int = SHINGLE) -> tuple[float | None, float | None]:
-    """Precision and recall of one page on word ``n``-gram shingles (multiset counts).
-
-    As in scrapinghub/article-extraction-benchmark: tokens are ``\\w+`` runs; a text
-    shorter than ``n`` tokens is one shingle; precision is None when nothing was
-    predicted and nothing was expected (skipped in the average), likewise recall.
-    """
-    truth, pred = _shingles(gold, n), _shingles(predicted, n)
-    tp = sum((truth & pred).values())
-    fp = sum((pred - truth).values())
-    fn = sum((truth - pred).values())
-    if fp == fn == 0:
-        return (1.0 if tp else None), (1.0 if tp else None)
-    precision = tp / (tp + fp) if tp + fp else None
-    recall = tp / (tp + fn) if tp + fn else None
-    return precision, recall
-
-
-def summary(scores: Iterable[tuple[float | None, float | None]]) -> tuple[float, float, float]:
-    """Mean precision, mean recall over pages, and the F1 of those two means."""
-    pairs = list(scores)
-    precision = statistics.fmean([p for p, _ in pairs if p is not None] or [0.0])
-    recall = statistics.fmean([r for _, r in pairs if r is not None] or [0.0])
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def _shingles(text: str, n: int) -> Counter:
-    tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i: i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens)
-
 
 _warm: list = []  # the language model is loaded once per process, before timing
 
@@ -109,40 +69,61 @@ def resiliparse_tuned(url: str, html: str) -> str:
 
 # -- runs --------------------------------------------------------------------------------
 
-def load(data: Path) -> tuple[dict[str, dict], dict[str, str]]:
-    gold = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
-    pages = {key: gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
-             for key in gold}
-    return gold, pages
-
-
-def run(extractors: dict[str, Callable[[str, str], str]], gold: dict, pages: dict) -> list[dict]:
-    """Score each extractor; time them page by page in turn, so load spikes hit all alike."""
-    keys = list(gold)
+def run(extractors: dict[str, Callable[[str, str], str]], pages: list[Page]) -> dict[str, dict]:
+    """Each extractor's outputs and pages/s; timed page by page in turn, so load spikes hit all alike."""
     for extract in extractors.values():
-        for key in keys[:5]:  # warm-up: imports, lazy models
-            extract(gold[key]["url"], pages[key])
-    outputs: dict[str, dict[str, str]] = {name: {} for name in extractors}
+        for page in pages[:5]:  # warm-up: imports, lazy models
+            extract(page.url, page.html)
+    outputs: dict[str, list[str]] = {name: [] for name in extractors}
     seconds = dict.fromkeys(extractors, 0.0)
-    for key in keys:
+    for page in pages:
         for name, extract in extractors.items():
             start = time.perf_counter()
-            outputs[name][key] = extract(gold[key]["url"], pages[key])
+            outputs[name].append(extract(page.url, page.html))
             seconds[name] += time.perf_counter() - start
-    rows = []
-    for name in extractors:
-        p, r, f1 = summary(shingle_scores(gold[k]["articleBody"], outputs[name][k]) for k in keys)
-        rows.append({"name": name, "precision": p, "recall": r, "f1": f1, "pages_per_s": len(keys) / seconds[name]})
-    return rows
+    return {name: {"outputs": outputs[name], "pages_per_s": len(pages) / seconds[name]} for name in extractors}
 
 
-def run_parallel(workers: int, gold: dict, pages: dict) -> float:
-    items = [(gold[key]["url"], pages[key]) for key in gold]
+def run_parallel(workers: int, pages: list[Page]) -> float:
+    items = [(page.url, page.html) for page in pages]
     with ProcessPoolExecutor(workers, initializer=_warm_worker) as pool:
         list(pool.map(_ours_job, items[: 8 * workers], chunksize=2))  # start and warm the workers
         start = time.perf_counter()
         list(pool.map(_ours_job, items, chunksize=8))
         return len(items) / (time.perf_counter() - start)
+
+
+def print_worst(name: str, pages: list[Page], results: dict[str, dict], count: int) -> None:
+    """The pages where ours recalls least, with the other extractors' recall beside."""
+    names = list(results)
+    recalls = {n: [score(name, p.gold, out)[1] for p, out in zip(pages, results[n]["outputs"])] for n in names}
+    order = sorted(range(len(pages)), key=lambda i: recalls[names[0]][i] if recalls[names[0]][i] is not None else 1.0)
+    short = [n.split(" ")[0][:11] for n in names]
+    print(f"\nlargest recall loss (ours){'':10}" + "".join(f"{s:>12}" for s in short) + f"{'ours chars':>11}")
+    for i in order[:count]:
+        cells = "".join(f"{r:12.3f}" if (r := recalls[n][i]) is not None else f"{'-':>12}" for n in names)
+        print(f"{pages[i].key[:36]:36}{cells}{len(results[names[0]]['outputs'][i]):11}")
+
+
+def print_metadata(pages: list[Page]) -> None:
+    """Title, language and date of ours against the expected metadata, where it has them."""
+    fields = ("title", "title, site aside", "lang", "date")
+    hits: dict[str, list[bool]] = {field: [] for field in fields}
+    misses: dict[str, list[str]] = {field: [] for field in fields}
+    for page in pages:
+        try:
+            c = clean(page.url, html=page.html)
+            title, lang, date = c.title, c.lang, c.published_at
+        except BadRecord:
+            title, lang, date = "", None, None
+        for field, ok in metadata_checks(page, title, lang, date).items():
+            hits[field].append(ok)
+            if not ok:
+                misses[field].append(page.key)
+    print("\nmetadata (ours)   right / pages that give it")
+    for field, oks in hits.items():
+        print(f"  {field:17} {sum(oks):4} / {len(oks):<4}  wrong: {', '.join(misses[field][:10])}"
+              + (" ..." if len(misses[field]) > 10 else ""))
 
 
 # -- the learner: cold vs warm on one synthetic site -----------------------------------
@@ -171,57 +152,66 @@ def _site_html(title: str, paragraphs: list[str]) -> str:
             f"<h1>{title}</h1><div class='entry'>{ps}</div></div></body></html>")
 
 
-def cold_warm(gold: dict, kind: str, pages: int = 60, warmup: int = 5) -> tuple[tuple, tuple]:
+def cold_warm(pages: list[Page], kind: str, count: int = 60, warmup: int = 5) -> tuple[tuple, tuple]:
     """Scores of the same site's pages without a learner, and with one fed by the stream."""
     render = _site_text if kind == "text" else _site_html
     learner = BoilerplateLearner()
     cold, warm = [], []
-    for index, key in enumerate(list(gold)[:pages]):
-        paragraphs = [p.strip() for p in gold[key]["articleBody"].split("\n") if p.strip()]
-        page = render(f"Story number {index} of the day", paragraphs)
+    for index, page in enumerate(pages[:count]):
+        paragraphs = [p.strip() for p in page.gold.split("\n") if p.strip()]
+        body = render(f"Story number {index} of the day", paragraphs)
         url = f"https://valley-courier.example/news/{index}"
         texts = []
         for learned in (None, learner):
             try:
-                texts.append(clean(url, **{kind: page}, learner=learned).text)
+                texts.append(clean(url, **{kind: body}, learner=learned).text)
             except BadRecord:
                 texts.append("")
         if index >= warmup:
-            cold.append(shingle_scores(gold[key]["articleBody"], texts[0]))
-            warm.append(shingle_scores(gold[key]["articleBody"], texts[1]))
-    return summary(cold), summary(warm)
+            cold.append(shingle_scores(page.gold, texts[0]))
+            warm.append(shingle_scores(page.gold, texts[1]))
+    return summary("zyte", cold), summary("zyte", warm)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--set", choices=("zyte", "readability"), default="zyte", dest="name")
+    parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worst", type=int, default=15, help="pages listed by recall loss")
     parser.add_argument("--skip-trafilatura", action="store_true")
     args = parser.parse_args()
-    gold, pages = load(args.data)
-    print(f"{len(gold)} pages from {args.data}  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
+    pages = load(args.name, args.data)
+    print(f"{len(pages)} pages of the {args.name} set  ({time.strftime('%Y-%m-%d %H:%M %Z')})")
 
     extractors = {"ours (stream.clean)": ours}
     if not args.skip_trafilatura:
         extractors["trafilatura extract()"] = trafilatura_default
     extractors["resiliparse main_content"] = resiliparse_default
     extractors["resiliparse main_content, tuned"] = resiliparse_tuned
-    rows = run(extractors, gold, pages)
-    parallel = run_parallel(args.workers, gold, pages) if args.workers > 1 else None
+    results = run(extractors, pages)
+    parallel = run_parallel(args.workers, pages) if args.workers > 1 else None
 
-    print(f"\n{'extractor':34} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")
-    for row in rows:
-        print(f"{row['name']:34} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} {row['pages_per_s']:8.0f}")
+    print(f"\n{'extractor':34} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8} {'empty':>6}")
+    for name, result in results.items():
+        p, r, f1 = summary(args.name, (score(args.name, pg.gold, out) for pg, out in zip(pages, result["outputs"])))
+        empty = sum(1 for out in result["outputs"] if not out.strip())
+        print(f"{name:34} {p:9.3f} {r:7.3f} {f1:6.3f} {result['pages_per_s']:8.0f} {empty:6}")
     if parallel:
         print(f"{f'ours, {args.workers} worker processes':34} {'':9} {'':7} {'':6} {parallel:8.0f}")
-    traf = next((r for r in rows if r["name"].startswith("trafilatura")), None)
-    if traf:
-        print(f"\nspeed ours / trafilatura: {rows[0]['pages_per_s'] / traf['pages_per_s']:.1f}x (one process)"
-              + (f", {parallel / traf['pages_per_s']:.1f}x ({args.workers} processes)" if parallel else ""))
+    ours_rate = results["ours (stream.clean)"]["pages_per_s"]
+    if "trafilatura extract()" in results:
+        traf = results["trafilatura extract()"]["pages_per_s"]
+        print(f"\nspeed ours / trafilatura: {ours_rate / traf:.1f}x (one process)"
+              + (f", {parallel / traf:.1f}x ({args.workers} processes)" if parallel else ""))
+    print_worst(args.name, pages, results, args.worst)
 
+    if args.name == "readability":
+        print_metadata(pages)
+        return
     print(f"\n{'learner (same site, pages 6-60)':34} {'precision':>9} {'recall':>7} {'F1':>6}")
     for kind in ("text", "html"):
-        (cp, cr, cf), (wp, wr, wf) = cold_warm(gold, kind)
+        (cp, cr, cf), (wp, wr, wf) = cold_warm(pages, kind)
         print(f"{f'{kind}, cold (no learner)':34} {cp:9.3f} {cr:7.3f} {cf:6.3f}")
         print(f"{f'{kind}, warm (BoilerplateLearner)':34} {wp:9.3f} {wr:7.3f} {wf:6.3f}")
 

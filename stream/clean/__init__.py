@@ -74,11 +74,16 @@ def clean(
 
 def _clean_html(url: str, html: str, learner: BoilerplateLearner | None) -> Cleaned:
     tree = parse(html)
-    meta = read_metadata(url, tree)
-    blocks = html_content.main_blocks(tree)
-    blocks = follow_reference(blocks, meta.article_body)
+    meta = read_metadata(url, tree, html_content.strip_unseen(tree))
     title = meta.title
-    body = rules.clean_lines([b for b in blocks if b != title])
+    blocks, kinds = html_content.main_blocks(tree)
+    blocks = follow_reference(blocks, meta.article_body)
+    body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
+    if not _has_article(body):  # the chosen container held nothing: the page as a whole
+        tree = parse(html)
+        html_content.strip_unseen(tree)
+        blocks, kinds = html_content.main_blocks(tree, whole_page=True)
+        body = rules.clean_lines([b for b in blocks if b != title], kinds, repeats=False)
     body = _learned(url, body, learner)
     return _finish(title, body, meta.published_at, meta.lang, meta.canonical_url)
 
@@ -99,8 +104,12 @@ def _learned(url: str, body: list[str], learner: BoilerplateLearner | None) -> l
     return kept
 
 
+def _has_article(body: list[str]) -> bool:
+    return any(rules.words(line) >= 3 for line in body)
+
+
 def _finish(title, body, published_at, lang, canonical_url) -> Cleaned:
-    if not any(rules.words(line) >= 3 for line in body):
+    if not _has_article(body):
         raise BadRecord("no_content", "no article text left after cleaning")
     text = "\n\n".join(body)
     return Cleaned(

@@ -3,16 +3,20 @@
 A *line* is one paragraph candidate (a block of the page, or a line of a flattened text).
 The rules are generic, never per site: short lines made of UI words (share, subscribe,
 advertisement, read more...), copyright and cookie notices, breadcrumbs, bylines and dates
-at the edges of the article, a short line repeated on the same page (ads, captions), and
-the markers after which only teasers and comment forms follow ("Check Also", "Leave a
-Reply"...).
+at the edges of the article, a short line repeated on the same page (ads, captions: on
+flattened text only), and the markers after which only teasers and comment forms follow
+("Check Also", "Leave a Reply"...). On an HTML page, headings and items (list items, table
+cells) are known as such, and neither trimmed for being short nor taken for an end marker.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
 
+_NO_KINDS: Mapping[str, str] = MappingProxyType({})
 SHORT_WORDS = 12  # a line of at most this many words may be boilerplate by its words
 END_AFTER = 0.4  # share of the page's text an end marker must come after to end the article
 _DECORATION = " \t|•·*-–—:>»›▶►✓.…!"  # stripped before matching UI words
@@ -67,8 +71,9 @@ _COPYRIGHT_MARKS = (
 )
 _BYLINE = re.compile(r"^(?i:by|von|por|par|di|door|av|przez|автор:?)\s+[A-ZÀ-ÞА-Я]")  # "By Jane Doe"
 _CLICK = re.compile(r"\bclick(?:ing)? here\b")
-_CREDIT = re.compile(  # "Jane Doe | Bloomberg | Getty Images", "Ann Roe, Associated Press"
-    r"\b(?:associated press|reuters|afp|getty images|shutterstock|ap photo)[^\w.!?]*$")
+_AGENCIES = ("associated press", "reuters", "afp", "getty images", "shutterstock", "ap photo")
+_CREDIT = re.compile(r"\b(?:" + "|".join(_AGENCIES) + ")$")  # a whole word at the end
+_CREDIT_TAIL = " \t)]|-–—,;:'\"”’*"  # what may follow the name
 # The patterns above and below are lower case and matched against lower-cased lines:
 # re.IGNORECASE makes such alternations ~20x slower. The marks are plain substrings:
 # `in` finds them ~2x faster than one regex alternation of them ("©" is checked first).
@@ -76,6 +81,7 @@ _MARKS = tuple(mark for mark in (*_FORM_MARKS, *_COPYRIGHT_MARKS) if mark != "©
 _END_MARKERS = re.compile(
     r"^(?:check also|related(?: articles| stories| posts| news)?|read (?:also|more|next)|"
     r"see also|you (?:may|might) also like|more (?:stories|news|articles)(?: from .*)?|"
+    r"(?:our )?(?:latest|top|popular|trending) (?:stories|news|articles|posts)|"
     r"recommended(?: for you)?|leave a (?:reply|comment)|comments?|\d+ comments?|"
     r"post a comment|about the author|share this(?: article| story)?|tags?:?|"
     r"(?:также|читайте также|смотрите также)|lesen sie auch|mehr zum thema|"
@@ -101,11 +107,15 @@ _ATTRIBUTION = re.compile(
 def words(line: str) -> int:
     """Number of words of a line; for scripts written without spaces, about chars / 3.
 
-    Lines over 1,000 characters are only known to be long (every threshold is far lower).
+    Lines are white space collapsed (single spaces, none at the ends): the words are the
+    spaces plus one, counted without splitting. Lines over 1,000 characters are only
+    known to be long (every threshold is far lower).
     """
     if len(line) > 1_000:
         return len(line) // 6
-    count = len(line.split())
+    if not line:
+        return 0
+    count = line.count(" ") + 1
     return count if len(line) < 12 * count else max(count, len(line) // 3)
 
 
@@ -131,7 +141,13 @@ def _boilerplate(line: str, low: str, count: int) -> bool:
     if count <= 8 and _BYLINE.match(line) and not is_sentence(line):
         return True
     return bool(_UI.match(low.strip(_DECORATION)) or "click" in low and _CLICK.search(low)
-                or _CREDIT.search(low) or _breadcrumb(line))
+                or _credit(low) or _breadcrumb(line))
+
+
+def _credit(low: str) -> bool:
+    """Ends with a photo agency's name: "Jane Doe | Bloomberg | Getty Images"."""
+    end = low.rstrip(_CREDIT_TAIL)
+    return end.endswith(_AGENCIES) and bool(_CREDIT.search(end))
 
 
 def _marked(low: str) -> bool:
@@ -168,24 +184,29 @@ def repeated(lines: list[str]) -> set[str]:
             if n > 1 and (words(line) <= SHORT_WORDS or not is_sentence(line))}
 
 
-def trim_edges(lines: list[str]) -> list[str]:
-    """Drop bylines, datelines and other non-prose lines before the first and after the last paragraph."""
+def trim_edges(lines: list[str], structured: Collection[str] = ()) -> list[str]:
+    """Drop bylines, datelines and other non-prose lines before the first and after the last paragraph.
+
+    ``structured`` lines (headings, list items, table cells) go only when they are a date
+    or a "Posted by X - Category: Y" line: short ones are the article's own.
+    """
     start, end = 0, len(lines)
-    while start < end and _edge_noise(lines[start]):
+    while start < end and _edge_noise(lines[start], lines[start] in structured):
         start += 1
-    while end > start and _edge_noise(lines[end - 1]):
+    while end > start and _edge_noise(lines[end - 1], lines[end - 1] in structured):
         end -= 1
     return lines[start:end]
 
 
-def _edge_noise(line: str) -> bool:
+def _edge_noise(line: str, structured: bool = False) -> bool:
     """Bylines, datelines, "Posted by X - Category: Y - Tags: Z" and address lines."""
     count = words(line)
     date = count <= 8 and bool(_DATE_LINE.match(line.lower()))  # is_date_line, words counted once
     if line.endswith(SENTENCE_END) and not date:
         return False
-    return (date or count <= 4 or count <= 12 and bool(_YEAR.search(line))
-            or count <= 40 and len(_FIELDS.findall(line)) >= 3)
+    if date or count <= 40 and len(_FIELDS.findall(line)) >= 3:
+        return True
+    return not structured and (count <= 4 or count <= 12 and bool(_YEAR.search(line)))
 
 
 def attribution(lines: list[str]) -> str | None:
@@ -200,9 +221,16 @@ def attribution(lines: list[str]) -> str | None:
     return None
 
 
-def clean_lines(lines: list[str]) -> list[str]:
-    """Apply the page-level line rules: boilerplate, repeats, end markers, edges."""
-    noise = repeated(lines)
+def clean_lines(lines: list[str], kinds: Mapping[str, str] = _NO_KINDS, *, repeats: bool = True) -> list[str]:
+    """Apply the page-level line rules: boilerplate, repeats, end markers, edges.
+
+    ``kinds``: the lines that are a ``heading`` or an ``item`` (list item, table cell) on
+    an HTML page. Neither is trimmed at the edges for being short; an item never ends the
+    article ("Comment" heading a table column is not a comment section). ``repeats``: drop
+    short lines seen twice on the page (for flattened text, where nothing else tells an
+    ad from the article).
+    """
+    noise = repeated(lines) if repeats else set()
     kept: list[str] = []
     total = sum(len(line) for line in lines) or 1
     seen = 0
@@ -213,13 +241,14 @@ def clean_lines(lines: list[str]) -> list[str]:
             if line not in noise:
                 kept.append(line)
             continue
-        if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept):
+        if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept) \
+                and kinds.get(line) != "item":
             break
         low = line.lower()  # once for is_boilerplate and is_date_line
         if line in noise or _boilerplate(line, low, count) or count <= 8 and _DATE_LINE.match(low):
             continue
         kept.append(line)
-    return trim_edges(kept)
+    return trim_edges(kept, kinds)
 
 
 def _has_prose(lines: list[str]) -> bool:

@@ -54,8 +54,11 @@ class Metadata:
     article_body: str | None = None  # JSON-LD articleBody, when the page has one
 
 
-def read_metadata(url: str, tree: LexborHTMLParser) -> Metadata:
-    """Collect the metadata of a parsed page (pure; never raises on odd markup)."""
+def read_metadata(url: str, tree: LexborHTMLParser, json_ld: list[str]) -> Metadata:
+    """Collect the metadata of a parsed page (pure; never raises on odd markup).
+
+    ``json_ld``: the texts of the page's ``application/ld+json`` scripts.
+    """
     meta: dict[str, str] = {}
     head = tree.head if tree.head is not None else tree
     for node in head.css("meta[content]"):
@@ -64,7 +67,7 @@ def read_metadata(url: str, tree: LexborHTMLParser) -> Metadata:
         key = key or attrs.get("http-equiv")
         if key and attrs.get("content"):
             meta.setdefault(key.strip().lower(), attrs["content"].strip())
-    ld = _json_ld(tree)
+    ld = _json_ld(json_ld)
     site = meta.get("og:site_name") or None
     return Metadata(
         title=_title(tree, meta, ld, site, url),
@@ -197,11 +200,10 @@ def _same_page(a: str, b: str) -> bool:
         return False
 
 
-def _json_ld(tree) -> dict:
+def _json_ld(scripts: list[str]) -> dict:
     """The first article-like JSON-LD object of the page (empty dict when none)."""
     found: dict = {}
-    for node in tree.css('script[type="application/ld+json"]'):
-        raw = node.text()
+    for raw in scripts:
         if not raw or len(raw) > MAX_JSONLD_CHARS:
             continue
         try:
