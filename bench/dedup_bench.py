@@ -30,7 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench.dedup_clusters import banding, components, final_clusters, matching_pairs, order_study, roots
+from bench.dedup_clusters import (
+    banding,
+    components,
+    final_clusters,
+    matching_pairs,
+    order_study,
+    roots,
+)
 from bench.dedup_scores import by_group, false_merges, pairwise
 from bench.syndication import CORPORA, generate
 from stream.clean import clean

@@ -42,7 +42,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.sources import SHORT_LINE, ZYTE, Story, Template, load_broad, load_zyte, words
+from bench.sources import (
+    SHORT_LINE,
+    ZYTE,
+    Story,
+    Template,
+    load_broad,
+    load_zyte,
+    words,
+)
 
 DATA = ZYTE
 CORPORA = ("zyte", "broad")  # zyte: the first benchmark, unchanged; broad: both sets

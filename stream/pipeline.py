@@ -21,7 +21,6 @@ from stream.dedup.canonical import rank
 from stream.errors import BadRecord
 from stream.models import Message, Prepared, Rejected
 
-
 _learner: BoilerplateLearner | None = None
 
 

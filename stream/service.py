@@ -35,10 +35,10 @@ from stream.config import Settings, redact_url
 from stream.dedup import Deduper, Index
 from stream.dedup.store import open_index
 from stream.errors import ConfigError, IndexUnavailable
-from stream.kafka import changelog, client, group, security
 from stream.health import Health, HealthServer, serve
-from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.inflight import InFlight, Item
+from stream.kafka import changelog, client, group, security
+from stream.kafka.publisher import AtLeastOnce, ExactlyOnce
 from stream.metrics import Metrics
 from stream.models import Message, Prepared
 from stream.pipeline import Origin, Processor, messages, tombstone

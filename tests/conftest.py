@@ -5,6 +5,7 @@ so that tests/test_security.py finds its SASL_SSL and mutual TLS listeners."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from dataclasses import replace
@@ -24,6 +25,20 @@ def broker() -> str:
     if subprocess.run([script, "status"], stdout=subprocess.DEVNULL).returncode:
         subprocess.run([script, "start", "--secure"], check=True, stdout=subprocess.DEVNULL)
     return BOOTSTRAP
+
+
+def own_broker_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for ``deploy/kafka-local`` to run a broker of one test's own: free
+    client and controller ports and a data dir under ``tmp_path``, so it never touches the
+    shared broker (whose ``KAFKA_PORT`` and ``KAFKA_LOCAL_DATA`` the test may inherit)."""
+    sockets = [socket.socket() for _ in range(2)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    port, controller = (s.getsockname()[1] for s in sockets)
+    for s in sockets:
+        s.close()
+    return {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller),
+            "KAFKA_LOCAL_DATA": str(tmp_path / "kafka")}
 
 
 def fresh_settings(broker: str) -> Settings:

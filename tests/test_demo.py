@@ -4,7 +4,6 @@ and on a fresh broker nothing is printed before it."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import pytest
 from stream.config import Settings
 from stream.demo import summary
 from stream.kafka.topics import Record
-from tests.conftest import ROOT
+from tests.conftest import ROOT, own_broker_env
 
 
 def _record(topic: str, key: bytes, value: dict | None) -> Record:
@@ -41,28 +40,14 @@ def test_a_replaced_first_canonical_is_shown_and_counted() -> None:
     assert lines[story + 3].startswith("    duplicate  https://short.example/a")
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` ports that are free now."""
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @pytest.fixture
 def fresh_broker(tmp_path):
     """A broker of this test's own, started on empty storage: no internal topics yet."""
-    port, controller = free_ports(2)
-    env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller), "KAFKA_LOCAL_FRESH": "1",
-           "KAFKA_LOCAL_DATA": str(tmp_path / "kafka")}
+    env = own_broker_env(tmp_path)
     script = str(ROOT / "deploy" / "kafka-local")
     subprocess.run([script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{env['KAFKA_PORT']}"
     finally:
         subprocess.run([script, "stop"], env=env, stdout=subprocess.DEVNULL)
 

@@ -25,7 +25,15 @@ from stream.kafka.client import ensure_topics
 from stream.kafka.topics import produce, read
 from stream.samples import raw_values
 from tests import stories
-from tests.service_support import by_topic, compacted, env, outputs, spawn, stop, wait_for_log
+from tests.service_support import (
+    by_topic,
+    compacted,
+    env,
+    outputs,
+    spawn,
+    stop,
+    wait_for_log,
+)
 
 pytestmark = pytest.mark.kafka
 

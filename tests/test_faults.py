@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
 import socket
@@ -20,10 +19,10 @@ import pytest
 from stream.decode import decode, doc_id
 from stream.kafka.topics import produce
 from tests import stories
+from tests.conftest import ROOT, own_broker_env
 from tests.service_support import compacted, outputs, spawn, stop, wait_for_log
 
 pytestmark = pytest.mark.kafka
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def story_of(values: list[bytes]) -> dict[str, int]:
@@ -88,11 +87,10 @@ async def test_kill_9_five_times_during_10000_records(settings, tmp_path, guaran
 
 
 async def test_broker_restart_mid_stream(settings, tmp_path):
-    port = 19392
-    broker = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_LOCAL_FRESH": "1"}
+    broker = own_broker_env(tmp_path)
+    port = broker["KAFKA_PORT"]
     script = str(ROOT / "deploy" / "kafka-local")
     subprocess.run([script, "start"], env=broker, check=True, stdout=subprocess.DEVNULL)
-    broker.pop("KAFKA_LOCAL_FRESH")
     try:
         settings = replace(settings, bootstrap_servers=f"127.0.0.1:{port}")
         values = stories.stream(300, 4)

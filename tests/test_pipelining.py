@@ -13,8 +13,8 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from stream.config import Settings
 from stream.dedup.memory_index import MemoryIndex
-from stream.pipeline import prepare
 from stream.inflight import Batch, Item
+from stream.pipeline import prepare
 from stream.service import Service
 
 TP0, TP1 = TopicPartition("in", 0), TopicPartition("in", 1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from stream.kafka.topics import produce
 from stream.models import Rejected
 from stream.pipeline import prepare
 from tests.poison import LIMIT, corpus
 from tests.service_support import by_topic, outputs, running
-from stream.kafka.topics import produce
 
 CORPUS = corpus()
 

@@ -28,7 +28,8 @@ from stream.kafka import security
 from stream.kafka.topics import produce, read
 from tests import stories
 from tests.service_support import env, outputs, spawn, stop, wait_for_log
-from tests.test_faults import check as check_outputs, redis_server, story_of
+from tests.test_faults import check as check_outputs
+from tests.test_faults import redis_server, story_of
 from tests.test_health import get
 
 pytestmark = pytest.mark.kafka

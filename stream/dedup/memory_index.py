@@ -32,8 +32,21 @@ from stream.dedup import codec
 from stream.dedup.hashtable import Table, TableFull, id_hash, id_hashes, rebuilt
 from stream.dedup.index import Change, Entry
 from stream.dedup.memory_rows import (
-    BUCKET, CHUNK_BITS, COLUMNS, DIRTY, ENTRY, ID_MAX_LOAD, ID_TARGET_LOAD, MAX_LOAD, NO_ID, RANK_COLS, TARGET_LOAD,
-    USED, BulkRows, id_bytes)
+    BUCKET,
+    CHUNK_BITS,
+    COLUMNS,
+    DIRTY,
+    ENTRY,
+    ID_MAX_LOAD,
+    ID_TARGET_LOAD,
+    MAX_LOAD,
+    NO_ID,
+    RANK_COLS,
+    TARGET_LOAD,
+    USED,
+    BulkRows,
+    id_bytes,
+)
 
 
 class MemoryIndex(BulkRows):

@@ -30,7 +30,8 @@ from collections.abc import Collection, Sequence
 
 from redis.exceptions import ResponseError
 
-from stream.dedup import codec, redis_layout as layout
+from stream.dedup import codec
+from stream.dedup import redis_layout as layout
 from stream.dedup.index import Change, Entry
 from stream.dedup.redis_shards import Command, Shards, connect, parse_url, unavailable
 

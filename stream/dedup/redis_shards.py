@@ -32,8 +32,16 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import (
-    AskError, ClusterDownError, ClusterError, MovedError, OutOfMemoryError, ReadOnlyError, RedisClusterException,
-    ResponseError, TryAgainError)
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    MovedError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
 
 from stream.config import redact_url
 from stream.dedup import redis_client

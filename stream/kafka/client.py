@@ -7,8 +7,14 @@ import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import (CoordinatorLoadInProgressError, CoordinatorNotAvailableError, KafkaTimeoutError,
-                             NotCoordinatorError, TopicAlreadyExistsError, for_code)
+from aiokafka.errors import (
+    CoordinatorLoadInProgressError,
+    CoordinatorNotAvailableError,
+    KafkaTimeoutError,
+    NotCoordinatorError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from stream.config import Settings
 from stream.kafka import security

@@ -15,8 +15,12 @@ import ssl
 from typing import Any
 
 from aiokafka.conn import collect_hosts, create_conn
-from aiokafka.errors import (IllegalSaslStateError, KafkaConnectionError, SaslAuthenticationFailed,
-                             UnsupportedSaslMechanismError)
+from aiokafka.errors import (
+    IllegalSaslStateError,
+    KafkaConnectionError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.metadata import MetadataRequest
 

@@ -12,7 +12,14 @@ import unicodedata
 
 import pytest
 
-from stream.dedup.fingerprint import _APOS, _DROP, _MARKS, _NOSPACE, _NOSPACE_WORD, lines
+from stream.dedup.fingerprint import (
+    _APOS,
+    _DROP,
+    _MARKS,
+    _NOSPACE,
+    _NOSPACE_WORD,
+    lines,
+)
 
 MARK = re.compile(f"[{_MARKS}]")
 

@@ -16,7 +16,8 @@ import pytest
 import redis
 
 from stream.config import Settings
-from stream.dedup import codec, redis_layout as layout
+from stream.dedup import codec
+from stream.dedup import redis_layout as layout
 from stream.dedup.decide import Deduper, Doc
 from stream.dedup.fingerprint import Fingerprint
 from stream.dedup.index import Entry, MemoryIndex
