@@ -24,7 +24,7 @@ import re
 from selectolax.lexbor import LexborNode
 
 from stream.clean.names import furniture_name, name_weight
-from stream.clean.nodes import chars, link_chars, link_density, link_length
+from stream.clean.nodes import chars, link_density, links
 
 MIN_PARAGRAPH = 25  # characters for a paragraph to vote for its ancestors
 TEXT_BLOCKS = "p, pre, li, td, th, dt, dd, blockquote, figcaption, h2, h3, h4, h5, h6"
@@ -47,17 +47,17 @@ def choose(body: LexborNode) -> tuple[list[LexborNode], int | None]:
 
     A page without a scoring container outside furniture is one container: ``body``.
     """
-    lengths: dict[int, int] = {}  # link -> characters of its text, measured once a page
-    scores, nodes, blocks, others = _score(body, lengths)
-    best, best_final = _best(scores, nodes, lengths) if scores else (0, 0.0)
+    linked = links(body)  # element -> characters of link text in it, summed once a page
+    scores, nodes, blocks, others = _score(body, linked)
+    best, best_final = _best(scores, nodes, linked) if scores else (0, 0.0)
     if best_final <= MIN_SCORE:
         return [body], None
-    top, size = _widen(nodes[best], blocks, others, nodes, lengths)
-    chosen = _chunks(body, top, scores, nodes, lengths) or _assemble(top, scores, lengths)
+    top, size = _widen(nodes[best], blocks, others, nodes, linked)
+    chosen = _chunks(body, top, scores, nodes, linked) or _assemble(top, scores, linked)
     return chosen, size if len(chosen) == 1 and chosen[0].mem_id == top.mem_id else None
 
 
-def _score(body: LexborNode, lengths: dict[int, int]
+def _score(body: LexborNode, linked: dict[int, int]
            ) -> tuple[dict[int, float], dict[int, LexborNode], dict[int, int], dict[int, list]]:
     """Votes of the page's paragraphs (``scores``, of ``nodes``), and its text blocks by parent.
 
@@ -99,7 +99,7 @@ def _score(body: LexborNode, lengths: dict[int, int]
     if mass < DIV_PASS_BELOW:
         for item in items:
             text = item.text().strip()
-            if len(text) >= MIN_PARAGRAPH and link_chars(item, lengths) < 0.5 * len(text):
+            if len(text) >= MIN_PARAGRAPH and linked.get(item.mem_id, 0) < 0.5 * len(text):
                 mass += _vote(item.parent, text, scores, nodes, chains)  # not a menu entry or a headline
         for div in body.css("div"):  # text written straight into a <div>, <br>-separated
             text = div.text(deep=False)
@@ -137,7 +137,7 @@ def _ancestors(node: LexborNode | None, nodes: dict[int, LexborNode]) -> list[tu
     return chain
 
 
-def _best(scores: dict[int, float], nodes: dict[int, LexborNode], lengths: dict[int, int]) -> tuple[int, float]:
+def _best(scores: dict[int, float], nodes: dict[int, LexborNode], linked: dict[int, int]) -> tuple[int, float]:
     """The best of the top raw-scored containers (branch and bound on the link density).
 
     Containers inside furniture (menus, sidebars, comments) are passed over, and the
@@ -153,14 +153,14 @@ def _best(scores: dict[int, float], nodes: dict[int, LexborNode], lengths: dict[
         if _in_furniture(node):
             continue
         looked += 1
-        final = bound * (1 - link_density(node, lengths))  # the bound (score + class weight) times 1 - link density
+        final = bound * (1 - link_density(node, linked))  # the bound (score + class weight) times 1 - link density
         if final > best_final:
             best, best_final = key, final
     return best, best_final
 
 
 def _widen(top: LexborNode, blocks: dict[int, int], others: dict[int, list[LexborNode]],
-           nodes: dict[int, LexborNode], lengths: dict[int, int]) -> tuple[LexborNode, int]:
+           nodes: dict[int, LexborNode], linked: dict[int, int]) -> tuple[LexborNode, int]:
     """The highest ancestor of ``top`` whose additions are text blocks with few links, and
     its characters.
 
@@ -181,7 +181,7 @@ def _widen(top: LexborNode, blocks: dict[int, int], others: dict[int, list[Lexbo
     good = [0] * len(chain)
     seen: dict[int, int] = {}  # node -> the chain index its paragraphs count for (-1: none)
     for key in blocks.keys() | others.keys():
-        reached = _reach(nodes[key], index, seen, furniture=True)
+        reached = _reach(nodes[key], index, seen)
         if reached > 0:  # (inside ``top`` itself, they add nothing)
             good[reached] += blocks.get(key, 0) + sum(len(other.text().strip()) for other in others.get(key, ()))
     base_text = chars(top)
@@ -197,31 +197,18 @@ def _widen(top: LexborNode, blocks: dict[int, int], others: dict[int, list[Lexbo
                 candidates.append((i, added))
     best, size = top, base_text
     if candidates:
-        links = _chain_links(chain, index, candidates[-1][0], lengths)
-        ratio = max(WIDEN_LINKS, 1.5 * links[0] / (base_text or 1))  # no more link-dense than the article
+        inside = [linked.get(node.mem_id, 0) for node in chain]  # link characters in each level
+        ratio = max(WIDEN_LINKS, 1.5 * inside[0] / (base_text or 1))  # no more link-dense than the article
         for i, added in candidates:
-            if links[i] - links[0] <= ratio * added:
+            if inside[i] - inside[0] <= ratio * added:
                 best, size = chain[i], base_text + added
     return best, size
 
 
-def _chain_links(chain: list[LexborNode], index: dict[int, int], last: int,
-                 lengths: dict[int, int]) -> list[int]:
-    """Characters of link text inside each of ``chain[:last + 1]`` (nested: each holds the one before)."""
-    reached = [0] * (last + 1)
-    seen: dict[int, int] = {}
-    for link in chain[last].css("a"):
-        if length := link_length(link, lengths):
-            reached[_reach(link.parent, index, seen, furniture=False)] += length
-    for i in range(1, last + 1):
-        reached[i] += reached[i - 1]
-    return reached
-
-
-def _reach(node: LexborNode | None, index: dict[int, int], seen: dict[int, int], *, furniture: bool) -> int:
+def _reach(node: LexborNode | None, index: dict[int, int], seen: dict[int, int]) -> int:
     """The chain index of the first of ``node`` and its ancestors that is in the chain;
-    -1 when ``body`` comes first, or (``furniture``) a furniture element does. Every
-    node walked is remembered in ``seen``, so each is walked once."""
+    -1 when ``body`` or a furniture element comes first. Every node walked is remembered
+    in ``seen``, so each is walked once."""
     path, reached = [], -1
     while node is not None:
         mem = node.mem_id
@@ -231,7 +218,7 @@ def _reach(node: LexborNode | None, index: dict[int, int], seen: dict[int, int],
         if mem in seen:
             reached = seen[mem]
             break
-        if furniture and (node.tag in ("body", "html") or _furniture_node(node)):
+        if node.tag in ("body", "html") or _furniture_node(node):
             break
         path.append(mem)
         node = node.parent
@@ -268,7 +255,7 @@ def _class_weight(node: LexborNode) -> float:
 
 
 def _chunks(body: LexborNode, top: LexborNode, scores: dict[int, float],
-            nodes: dict[int, LexborNode], lengths: dict[int, int]) -> list[LexborNode]:
+            nodes: dict[int, LexborNode], linked: dict[int, int]) -> list[LexborNode]:
     """Article bodies split into several containers of one class (``article__body`` x 3).
 
     Each chunk must have paragraphs of its own (a tenth of the winner's score), so a
@@ -288,7 +275,7 @@ def _chunks(body: LexborNode, top: LexborNode, scores: dict[int, float],
         if any(_contains(other, node) for other in chosen):
             continue
         if node.mem_id == top.mem_id or scores.get(node.mem_id, 0.0) >= least \
-                and link_density(node, lengths) < 0.25 and not _in_furniture(node):
+                and link_density(node, linked) < 0.25 and not _in_furniture(node):
             chosen.append(node)
     return chosen if len(chosen) > 1 else []
 
@@ -302,7 +289,7 @@ def _contains(outer: LexborNode, inner: LexborNode) -> bool:
     return False
 
 
-def _assemble(top: LexborNode, scores: dict[int, float], lengths: dict[int, int]) -> list[LexborNode]:
+def _assemble(top: LexborNode, scores: dict[int, float], linked: dict[int, int]) -> list[LexborNode]:
     parent = top.parent
     if parent is None or parent.tag in ("html", "#document"):
         return [top]
@@ -314,11 +301,11 @@ def _assemble(top: LexborNode, scores: dict[int, float], lengths: dict[int, int]
             continue
         score = scores.get(sibling.mem_id)
         if score is not None and score + _class_weight(sibling) >= threshold:
-            if link_density(sibling, lengths) < 0.25:
+            if link_density(sibling, linked) < 0.25:
                 chosen.append(sibling)
         elif sibling.tag == "p":
             text = sibling.text(deep=True, separator=" ", strip=True)
-            density = link_density(sibling, lengths)
+            density = link_density(sibling, linked)
             if len(text) > 80 and density < 0.25 or (
                     0 < len(text) <= 80 and density == 0 and re.search(r"\.( |$)", text)):
                 chosen.append(sibling)

@@ -44,7 +44,11 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 @lru_cache(maxsize=8_192)
 def _words(name: str) -> str:
     """A class or id value as the words the patterns above are matched against."""
-    return _CAMEL.sub(" ", name).lower().replace("-", " ").replace("_", " ") if name else ""
+    if not name:
+        return ""
+    if name.islower():  # no capital: nothing to split (the regex is the cost)
+        return name.replace("-", " ").replace("_", " ")
+    return _CAMEL.sub(" ", name).lower().replace("-", " ").replace("_", " ")
 
 
 @lru_cache(maxsize=8_192)

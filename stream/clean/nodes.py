@@ -49,22 +49,10 @@ def remove(nodes: list[LexborNode]) -> None:
         node.decompose()
 
 
-def link_length(link: LexborNode, lengths: dict[int, int]) -> int:
-    """Characters of a link's text, measured once a page (candidates nest: links repeat)."""
-    key = link.mem_id
-    length = lengths.get(key)
-    if length is None:
-        length = lengths[key] = chars(link)
-    return length
-
-
-def link_chars(node: LexborNode, lengths: dict[int, int]) -> int:
-    return sum(link_length(link, lengths) for link in node.css("a"))
-
-
-def link_density(node: LexborNode, lengths: dict[int, int]) -> float:
+def link_density(node: LexborNode, linked: dict[int, int]) -> float:
+    """Share of ``node``'s text in links; ``linked`` is :func:`links` of a root above it."""
     text = len(node.text())
-    return min(1.0, link_chars(node, lengths) / text) if text else 1.0
+    return min(1.0, linked.get(node.mem_id, 0) / text) if text else 1.0
 
 
 def links(root: LexborNode, found: dict[int, LexborNode] | None = None) -> dict[int, int]:
