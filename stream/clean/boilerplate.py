@@ -10,8 +10,9 @@ age out. A line is boilerplate for a domain once it was seen on ``min_pages`` di
 pages of it and on at least ``min_share`` of them.
 
 A site that republishes one story several times must not lose the story: when the
-learned lines would take more than ``max_drop`` of a page's characters, the page is
-left as it is (furniture is a minority of an article page; a copy is not).
+lines left would hold less than ``min_keep`` of a page's characters, the page is left
+as it is (a copy is known text through and through). Furniture may be most of a page
+(a flattened scrape carries the site's whole menu), so only what is left decides.
 
 Memory is bounded by ``max_domains * max_lines`` counters (default 2,000 * 2,048).
 Not thread-safe: use one learner per worker.
@@ -45,17 +46,17 @@ class BoilerplateLearner:
         max_lines: int = 2_048,
         min_pages: int = 3,
         min_share: float = 0.2,
-        max_drop: float = 0.5,
+        min_keep: float = 0.1,
     ) -> None:
         if max_domains < 1 or max_lines < 1 or min_pages < 2:
             raise ValueError("max_domains, max_lines >= 1 and min_pages >= 2")
-        if not (0.0 <= min_share <= 1.0 and 0.0 < max_drop <= 1.0):
-            raise ValueError("min_share in [0, 1] and max_drop in (0, 1]")
+        if not (0.0 <= min_share <= 1.0 and 0.0 <= min_keep < 1.0):
+            raise ValueError("min_share in [0, 1] and min_keep in [0, 1)")
         self.max_domains = max_domains
         self.max_lines = max_lines
         self.min_pages = min_pages
         self.min_share = min_share
-        self.max_drop = max_drop
+        self.min_keep = min_keep
         self._domains: OrderedDict[str, _Domain] = OrderedDict()
 
     def __len__(self) -> int:
@@ -74,9 +75,8 @@ class BoilerplateLearner:
         counts = domain.counts
         least = max(self.min_pages, self.min_share * domain.pages)
         kept = [line for line in lines if counts.get(fingerprint(line), 0) < least]
-        total = sum(len(line) for line in lines)
-        if total - sum(len(line) for line in kept) > self.max_drop * total:
-            return lines  # mostly known text: a republished story, not furniture
+        if sum(map(len, kept)) < self.min_keep * sum(map(len, lines)):
+            return lines  # known text through and through: a republished story, not furniture
         return kept
 
     def observe(self, url: str, lines: list[str]) -> None:

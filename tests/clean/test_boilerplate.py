@@ -72,6 +72,21 @@ def test_a_story_republished_on_the_same_domain_keeps_its_text() -> None:
     assert again.text.startswith(_story(1)[0]) and _story(1)[2] in again.text
 
 
+def test_furniture_that_is_most_of_a_page_is_learned_too() -> None:
+    # a flattened scrape of the whole page: the site's menu and footer outweigh the story
+    learner = BoilerplateLearner(min_pages=3)
+    furniture = [f"{section} news and analysis from the valley" for section in _PLACES] + [SITE_LINE, FOOTER]
+
+    def scrape(n: int) -> str:
+        return "\n".join([*furniture, *_story(n), *furniture[:4]])
+
+    for n in range(4):
+        clean(f"https://valley.example/{n}", text=scrape(n), learner=learner)
+    story = _story(9)
+    assert sum(map(len, story)) < 0.3 * len(scrape(9))
+    assert clean("https://valley.example/9", text=scrape(9), learner=learner).text == "\n\n".join(story)
+
+
 def test_rare_lines_of_a_busy_domain_are_not_boilerplate() -> None:
     learner = BoilerplateLearner(min_pages=3, min_share=0.2)
     url = "https://valley.example/"

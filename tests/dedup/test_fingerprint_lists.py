@@ -4,6 +4,7 @@ lines; in other pages short lines still cost nothing. Pages in ``data/pages/``."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from stream.dedup import fingerprint
 from stream.dedup.decide import MIN_SIZE, THRESHOLD, score
@@ -70,3 +71,45 @@ def test_short_lines_of_a_prose_page_cost_nothing() -> None:
     edited = NEWS.replace("By Maria Lopez\nUpdated 21:40", "By M. Lopez\nSponsored content\nUpdated 22:15\nShare")
     assert edited != NEWS
     assert np.array_equal(fingerprint(edited).signature, fingerprint(NEWS).signature)
+
+
+MENU = """Home
+World
+Politics
+Business
+Health
+Eye Health
+Heart Disease
+Sleep Disorders
+Diabetes
+Science
+Technology
+Sports
+Football
+Tennis
+Weather
+Travel
+Food & Drink
+Recipes
+Opinion
+Podcasts
+Video
+Culture
+Books
+Music
+Film
+Education
+Cars
+Property
+Sign in"""
+FOOTER = "About us\nContact\nCareers\nPrivacy Policy\nTerms of Use\nAdvertise\nSitemap"
+
+
+@pytest.mark.parametrize("page", [NEWS, RECIPE], ids=["news", "recipe"])
+def test_a_flattened_pages_menu_costs_nothing(page: str) -> None:
+    # a text scrape of the whole page: the site's menu above the article, its links below;
+    # its items (a word or two) are most of the short lines, but they are no list
+    scrape = "\n".join([MENU, page, FOOTER])
+    words = [len(line.split()) for line in scrape.splitlines() if line]
+    assert sum(n for n in words if n < 8) > 0.3 * sum(words)  # short lines hold the share that makes runs count
+    assert np.array_equal(fingerprint(scrape).signature, fingerprint(page).signature)
