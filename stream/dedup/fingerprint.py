@@ -9,14 +9,13 @@
   (Chinese, Japanese, Korean, Thai, Lao, Myanmar, Khmer) every such character, with its
   marks, is a token of its own.
 * **Shingle per line.** Word ``SHINGLE``-grams never span a line (paragraph) break, so ad
-  lines or attribution lines inserted *between* paragraphs cost nothing; lines shorter
-  than ``MIN_LINE_WORDS`` words (nav items, breadcrumbs, "ADVERTISEMENT", bylines, most
-  headlines, "Read more") are left out. Unless short lines hold more than ``SHORT_SHARE``
-  of the words (a list, a recipe, a table): then each run of ``RUN_LINES`` or more
-  consecutive short lines is shingled as one sequence, across its line breaks, while a
-  short line alone still never counts, nor a run of one- and two-word lines (a flattened
-  page's menu: its items average under ``RUN_WORDS`` words; a list's or a recipe's do
-  not). A text with no long line falls back to all its words.
+  lines or attribution lines inserted *between* paragraphs cost nothing; a line shorter
+  than ``MIN_LINE_WORDS`` words alone (an ad, "ADVERTISEMENT", a byline, a headline, "Read
+  more") is left out. A run of ``RUN_LINES`` or more consecutive short lines (the items of
+  a list, a recipe's ingredients, table rows) is shingled as one sequence, across its line
+  breaks, when its lines average ``RUN_WORDS`` words or more: a menu's items (a flattened
+  page's navigation, "Home / World / Eye Health") are a word or two, and never count. A
+  text with nothing else falls back to all its words.
 * **Hash.** Each word (UTF-8) is hashed with xxh64; a shingle's hash is a keyed
   polynomial of its word hashes computed for all positions at once in numpy; the MinHash
   permutations are ``a * x + b`` on uint64 (``a`` odd), minimum over the shingles, high
@@ -35,10 +34,9 @@ import xxhash
 
 NUM_PERM = 128
 SHINGLE = 5  # words per shingle
-MIN_LINE_WORDS = 8  # shorter lines are boilerplate-prone and left out of the shingles...
-SHORT_SHARE = 0.3  # ...unless they hold more than this share of the words: then their runs count
-RUN_LINES = 3  # consecutive short lines that make a run...
-RUN_WORDS = 3  # ...of at least this many words a line on average (a menu's items are a word or two)
+MIN_LINE_WORDS = 8  # shorter lines are boilerplate-prone: alone, left out of the shingles
+RUN_LINES = 3  # consecutive short lines that count as one sequence (a list)...
+RUN_WORDS = 3  # ...when they average this many words a line (a menu's items are a word or two)
 SEED = 1
 _CHUNK = 4096  # shingles per numpy block (bounds memory at NUM_PERM * _CHUNK * 8 bytes)
 
@@ -127,14 +125,9 @@ def lines(text: str) -> list[list[bytes]]:
 
 
 def kept(all_lines: list[list[bytes]]) -> list[list[bytes]]:
-    """The word sequences to shingle: the long lines; and, in a text whose short lines hold
-    more than ``SHORT_SHARE`` of its words (a list, a recipe, a table), each run of at least
-    ``RUN_LINES`` consecutive short lines of ``RUN_WORDS`` words a line on average, as one
-    sequence. A short line alone (an ad, a heading, an attribution) never counts, nor does
-    a menu (a flattened page's navigation: items of a word or two)."""
-    short_words = sum(len(ws) for ws in all_lines if len(ws) < MIN_LINE_WORDS)
-    if short_words <= SHORT_SHARE * sum(map(len, all_lines)):
-        return [ws for ws in all_lines if len(ws) >= MIN_LINE_WORDS]
+    """The word sequences to shingle: the long lines, and each run of at least ``RUN_LINES``
+    consecutive short lines that average ``RUN_WORDS`` words a line, as one sequence. A
+    short line alone (an ad, a heading, an attribution) never counts, nor does a menu."""
     out: list[list[bytes]] = []
     run: list[list[bytes]] = []
     for ws in [*all_lines, None]:
