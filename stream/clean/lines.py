@@ -63,6 +63,20 @@ _FORM_MARKS = (
     "save my name, email", "notify me of new", "notify me of follow-up",
     "must be logged in to post",
 )
+# A cookie notice: "cookie", the site speaking of itself ("we use", "our site", "by
+# continuing"), and what it asks of the reader (consent, a policy, settings); any length.
+# A line about cookies in an article (a how-to, a ruling) lacks one of the last two.
+_COOKIE_SITE = re.compile(
+    r"\b(?:we use|we and our|our (?:site|website|use of|partners)|this (?:web)?site|"
+    r"by (?:using|continuing|clicking|choosing|browsing|accepting)|"
+    r"nous utilisons|ce site|wir (?:verwenden|nutzen|setzen)|diese (?:website|webseite|seite)|"
+    r"utilizamos|usamos|este (?:sitio|site)|utilizziamo|usiamo|questo sito|nostro sito|"
+    r"мы используем|этот сайт|używamy|wij gebruiken)\b")
+_COOKIE_ASK = re.compile(
+    r"consent|agree|accept|polic|privacy|settings|preferences|opt.?out|continu|assum|"
+    r"zustimm|einverstanden|datenschutz|akzept|einstellungen|accepte|paramètres|"
+    r"acept|consentimiento|política|consenso|accett|informativa|aceit|"
+    r"соглас|политик|zgod|akceptuj|toestemming|akkoord")
 _CONTACT = re.compile(r"\S+@\S+\.\w+|\bfollow (?:us|him|her|them|me)\b")
 _CONTACT_VERB = re.compile(r"^(?:write to|e-?mail|contact|follow|tips?:|reach)\b")
 _COPYRIGHT_MARKS = (
@@ -132,7 +146,7 @@ def is_boilerplate(line: str, count: int | None = None) -> bool:
 
 def _boilerplate(line: str, low: str, count: int) -> bool:
     """:func:`is_boilerplate` of a line of at most 30 words, given lower-cased as ``low``."""
-    if _marked(low):
+    if _marked(low) or cookie_notice(low):
         return True
     if _CONTACT_VERB.match(low) and _CONTACT.search(low):  # "Write to X at x@y.com"
         return True
@@ -161,6 +175,11 @@ def _marked(low: str) -> bool:
         if mark in low:
             return True
     return False
+
+
+def cookie_notice(low: str) -> bool:
+    """A cookie notice (``low``: the line lower-cased), however long."""
+    return "cookie" in low and bool(_COOKIE_SITE.search(low) and _COOKIE_ASK.search(low))
 
 
 def _breadcrumb(line: str) -> bool:
@@ -237,8 +256,8 @@ def clean_lines(lines: list[str], kinds: Mapping[str, str] = _NO_KINDS, *, repea
     for line in lines:
         seen += len(line)
         count = words(line)
-        if count > 30:  # too long for any rule but the repeats
-            if line not in noise:
+        if count > 30:  # too long for any rule but the repeats and a cookie notice
+            if line not in noise and not ("ookie" in line and cookie_notice(line.lower())):
                 kept.append(line)
             continue
         if count <= 8 and seen > END_AFTER * total and is_end_marker(line) and _has_prose(kept) \

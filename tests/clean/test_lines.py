@@ -73,3 +73,39 @@ def test_date_only_lines_are_dropped_anywhere() -> None:
 ])
 def test_copyright_marks_around_mojibake(line: str, boilerplate: bool) -> None:
     assert lines.is_boilerplate(line) is boilerplate
+
+
+_NOTICES = [
+    "We use cookies and similar technologies on our site to measure how you use it, to show you offers "
+    "that match your interests and to remember your choices between visits. To find out more or to change "
+    "your settings, read our cookie policy; by continuing to browse you agree to our use of cookies.",
+    "En poursuivant votre navigation sur ce site, vous acceptez l'utilisation de cookies pour mesurer "
+    "l'audience et vous proposer des contenus adaptés à vos centres d'intérêt. En savoir plus et gérer "
+    "ces paramètres.",
+    "Wir verwenden Cookies, um Inhalte und Anzeigen zu personalisieren und die Zugriffe auf unsere "
+    "Website zu analysieren. Informationen zu Ihrer Nutzung der Seite geben wir an unsere Partner für "
+    "soziale Medien und Analysen weiter. Mit der Nutzung der Seite erklären Sie sich damit einverstanden.",
+]
+_ABOUT_COOKIES = [  # article text on cookies: no site speaking of itself, or nothing asked of the reader
+    "The court ruled on Tuesday that websites must ask for consent before they place advertising "
+    "cookies, and that a box ticked in advance is not consent at all, a decision that regulators in "
+    "several member states had long waited for and that publishers had lobbied hard against.",
+    "You can clear your cookies in the browser's settings, but every site you were logged in to will "
+    "ask for your password again, and some of them will forget the language and the region you chose "
+    "on your last visit, which is why many people never do it at all.",
+]
+
+
+@pytest.mark.parametrize("notice", _NOTICES)
+def test_cookie_notices_go_however_long(notice: str) -> None:
+    assert lines.words(notice) > 30  # past the length any other rule reads
+    assert lines.clean_lines([PROSE, notice, PROSE + " Again."]) == [PROSE, PROSE + " Again."]
+
+
+def test_a_short_cookie_notice_goes_too() -> None:
+    assert lines.is_boilerplate("Cookies help us deliver our services. By using our services, you agree to our use of cookies.")
+
+
+@pytest.mark.parametrize("line", _ABOUT_COOKIES)
+def test_lines_about_cookies_stay(line: str) -> None:
+    assert lines.clean_lines([PROSE, line]) == [PROSE, line]
