@@ -2,8 +2,10 @@
 
 Read before the body is pruned. Sources, in order of trust:
 
-* **title** ``og:title`` / ``twitter:title``, JSON-LD ``headline``, the first ``<h1>``,
-  ``<title>``; a trailing `` | Site`` (or `` - Site`` naming the site) is cut.
+* **title** ``og:title`` / ``twitter:title``, JSON-LD ``headline``, ``<title>``; a
+  trailing `` | Site`` (or `` - Site`` naming the site) is cut. The first ``<h1>`` wins
+  over ``<title>`` when the title starts with it ("Headline | Site") or ends with it
+  ("Site: Headline"); an ``<h1>`` the title does not hold is a logo or a section name.
 * **published_at** ``article:published_time`` and kindred ``<meta>``, JSON-LD
   ``datePublished``, ``itemprop=datePublished``, the first ``<time datetime>``, a
   date in the URL path (``/2019/11/18/``). htmldate finds a few more, at ~2 ms a page.
@@ -131,13 +133,15 @@ def _title(tree, meta, ld, site, url) -> str:
             return strip_site(meta[key], site, url)
     if _str(ld.get("headline")):
         return _str(ld["headline"]).strip()
-    h1 = tree.css_first("h1")
-    if h1 is not None:
-        text = " ".join(h1.text().split())
-        if 0 < len(text) < 300:
-            return text
     node = (tree.head or tree).css_first("title")
-    return strip_site(" ".join(node.text().split()), site, url) if node is not None else ""
+    title = " ".join(node.text().split()) if node is not None else ""
+    h1 = tree.css_first("h1")
+    heading = " ".join(h1.text().split()) if h1 is not None else ""
+    whole, head = _flat(title), _flat(heading)
+    if head and len(heading) < 300 and (not whole or whole.startswith(head)
+                                        or whole.endswith(head) and 2 * len(head) >= len(whole)):
+        return heading  # "Headline | Site" or "Site: Headline": the headline alone
+    return strip_site(title, site, url) or heading[:300]
 
 
 def _published(tree, meta, ld) -> str | None:

@@ -17,10 +17,28 @@ def test_title_prefers_og_title() -> None:
     assert clean(URL, html=article_page(head=head)).title == "Night buses: the full plan"
 
 
-def test_title_falls_back_to_h1_then_title_without_site() -> None:
-    assert clean(URL, html=article_page()).title == "Night buses come to the north"
+def test_title_falls_back_to_the_document_title_without_site() -> None:
+    assert clean(URL, html=article_page()).title == "Night buses come to the north"  # h1 = title less site
     page = article_page().replace("<h1>Night buses come to the north</h1>", "")
     assert clean(URL, html=page).title == "Night buses come to the north"
+
+
+HEADLINE = "Night buses come to the north"
+
+
+@pytest.mark.parametrize(("h1", "document_title", "expected"), [
+    ("The Daily Example", f"{HEADLINE} | The Daily Example", HEADLINE),  # a logo
+    ("Transport", f"{HEADLINE} | The Daily Example", HEADLINE),  # a section
+    ("Night buses: the whole plan", f"{HEADLINE} | The Daily Example", HEADLINE),
+    (HEADLINE, f"The Daily Example: {HEADLINE}", HEADLINE),  # the site first
+    ("Night buses", "Night buses | The Daily Example", "Night buses"),  # the title starts with it
+])
+def test_the_h1_is_the_title_only_where_the_document_title_holds_it(h1: str, document_title: str,
+                                                                    expected: str) -> None:
+    page = article_page().replace(f"<h1>{HEADLINE}</h1>", f"<h1>{h1}</h1>").replace(
+        f"<title>{HEADLINE} | The Daily Example</title>", f"<title>{document_title}</title>")
+    assert f"<h1>{h1}</h1>" in page and f"<title>{document_title}</title>" in page
+    assert clean(URL, html=page).title == expected
 
 
 @pytest.mark.parametrize(("title", "site", "url", "expected"), [
