@@ -2,10 +2,11 @@
 
 Read before the body is pruned. Sources, in order of trust:
 
-* **title** ``og:title`` / ``twitter:title``, JSON-LD ``headline``, ``<title>``; a
-  trailing `` | Site`` (or `` - Site`` naming the site) is cut. The first ``<h1>`` wins
-  over ``<title>`` when the title starts with it ("Headline | Site") or ends with it
-  ("Site: Headline"); an ``<h1>`` the title does not hold is a logo or a section name.
+* **title** ``og:title`` / ``twitter:title``, JSON-LD ``headline`` (or its ``name``, when
+  only that is in ``<title>``), ``<title>``; a trailing `` | Site`` (or `` - Site`` naming
+  the site) is cut. The first ``<h1>`` wins over ``<title>`` when the title starts with it
+  ("Headline | Site") or ends with it ("Site: Headline"); an ``<h1>`` the title does not
+  hold is a logo or a section name. JSON-LD may be wrapped in CDATA (XHTML).
 * **published_at** ``article:published_time`` and kindred ``<meta>``, JSON-LD
   ``datePublished``, ``itemprop=datePublished``, the first ``<time datetime>``, a
   date in the URL path (``/2019/11/18/``). htmldate finds a few more, at ~2 ms a page.
@@ -27,6 +28,8 @@ from selectolax.lexbor import LexborHTMLParser
 MIN_YEAR = 1990  # earlier "publication" dates are placeholders
 MAX_JSONLD_CHARS = 500_000  # larger scripts are skipped, not parsed
 MAX_JSONLD_NODES = 2_000  # JSON-LD objects visited per page
+# an XHTML page wraps its scripts in CDATA ("<![CDATA[ ... ]]>", often behind // or /* */)
+_CDATA = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[(?:\s*\*/)?|(?://|/\*)?\s*\]\]>(?:\s*\*/)?\s*$")
 
 _DATE_META = (
     "article:published_time", "og:published_time", "published_time", "datepublished",
@@ -131,13 +134,16 @@ def _title(tree, meta, ld, site, url) -> str:
     for key in _TITLE_META:
         if meta.get(key):
             return strip_site(meta[key], site, url)
-    if _str(ld.get("headline")):
-        return _str(ld["headline"]).strip()
     node = (tree.head or tree).css_first("title")
     title = " ".join(node.text().split()) if node is not None else ""
+    whole = _flat(title)
+    named = [text.strip() for text in (_str(ld.get("headline")), _str(ld.get("name"))) if text and text.strip()]
+    if named:  # the one the title less its site holds (a description in "headline", the site in "name")
+        held = _flat(strip_site(title, site, url))
+        return next((text for text in named if _flat(text) and _flat(text) in held), named[0])
     h1 = tree.css_first("h1")
     heading = " ".join(h1.text().split()) if h1 is not None else ""
-    whole, head = _flat(title), _flat(heading)
+    head = _flat(heading)
     if head and len(heading) < 300 and (not whole or whole.startswith(head)
                                         or whole.endswith(head) and 2 * len(head) >= len(whole)):
         return heading  # "Headline | Site" or "Site: Headline": the headline alone
@@ -211,7 +217,7 @@ def _json_ld(scripts: list[str]) -> dict:
         if not raw or len(raw) > MAX_JSONLD_CHARS:
             continue
         try:
-            data = orjson.loads(raw.strip().rstrip(";"))
+            data = orjson.loads(_CDATA.sub("", raw).strip().rstrip(";"))
         except orjson.JSONDecodeError:
             continue
         for obj in _objects(data):

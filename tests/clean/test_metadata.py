@@ -41,6 +41,18 @@ def test_the_h1_is_the_title_only_where_the_document_title_holds_it(h1: str, doc
     assert clean(URL, html=page).title == expected
 
 
+@pytest.mark.parametrize(("headline", "name", "expected"), [
+    (HEADLINE, None, HEADLINE),
+    ("A plan for the northern districts", HEADLINE, HEADLINE),  # a description in "headline"
+    (HEADLINE, "The Daily Example", HEADLINE),
+    ("Night buses: the whole plan", "The Daily Example", "Night buses: the whole plan"),  # neither in <title>
+])
+def test_json_ld_title_is_the_one_the_document_title_holds(headline: str, name: str | None, expected: str) -> None:
+    ld = {"@type": "Article", "headline": headline, **({"name": name} if name else {})}
+    page = article_page(head=f'<script type="application/ld+json">{orjson.dumps(ld).decode()}</script>')
+    assert clean(URL, html=page).title == expected
+
+
 @pytest.mark.parametrize(("title", "site", "url", "expected"), [
     ("Night buses | The Daily Example", None, URL, "Night buses"),
     ("Night buses - Daily Example", "Daily Example", URL, "Night buses"),
@@ -55,6 +67,8 @@ def test_strip_site(title: str, site: str | None, url: str, expected: str) -> No
     ('<meta property="article:published_time" content="2024-03-03T08:15:00Z">', "2024-03-03T08:15:00+00:00"),
     ('<meta name="pubdate" content="2024-03-03">', "2024-03-03"),
     ('<script type="application/ld+json">' + orjson.dumps({"@type": "NewsArticle", "datePublished": "2024-03-03T08:15:00+01:00"}).decode() + "</script>", "2024-03-03T08:15:00+01:00"),
+    ('<script type="application/ld+json">\n<![CDATA[\n{"@type": "BlogPosting", "datePublished": "2024-03-03"}\n]]>\n</script>', "2024-03-03"),
+    ('<script type="application/ld+json">//<![CDATA[\n{"@type": "BlogPosting", "datePublished": "2024-03-03"}\n//]]></script>', "2024-03-03"),
     ('', None),
 ])
 def test_published_at(head: str, expected: str | None) -> None:
