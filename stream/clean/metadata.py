@@ -28,8 +28,6 @@ from selectolax.lexbor import LexborHTMLParser
 MIN_YEAR = 1990  # earlier "publication" dates are placeholders
 MAX_JSONLD_CHARS = 500_000  # larger scripts are skipped, not parsed
 MAX_JSONLD_NODES = 2_000  # JSON-LD objects visited per page
-# an XHTML page wraps its scripts in CDATA ("<![CDATA[ ... ]]>", often behind // or /* */)
-_CDATA = re.compile(r"^\s*(?://|/\*)?\s*<!\[CDATA\[(?:\s*\*/)?|(?://|/\*)?\s*\]\]>(?:\s*\*/)?\s*$")
 
 _DATE_META = (
     "article:published_time", "og:published_time", "published_time", "datepublished",
@@ -217,7 +215,7 @@ def _json_ld(scripts: list[str]) -> dict:
         if not raw or len(raw) > MAX_JSONLD_CHARS:
             continue
         try:
-            data = orjson.loads(_CDATA.sub("", raw).strip().rstrip(";"))
+            data = orjson.loads(_without_cdata(raw).strip().rstrip(";"))
         except orjson.JSONDecodeError:
             continue
         for obj in _objects(data):
@@ -230,6 +228,15 @@ def _json_ld(scripts: list[str]) -> dict:
                 if "articleBody" in obj:
                     return found
     return found
+
+
+def _without_cdata(raw: str) -> str:
+    """A script's text out of an XHTML CDATA wrapper ("<![CDATA[ ... ]]>", often behind // or /* */)."""
+    start, end = raw.find("<![CDATA["), raw.rfind("]]>")
+    if start < 0 or end < start:
+        return raw
+    inner = raw[start + 9:end].strip()
+    return inner.removeprefix("*/").removesuffix("//").removesuffix("/*")
 
 
 def _objects(data):
