@@ -134,14 +134,13 @@ def _title(tree, meta, ld, site, url) -> str:
             return strip_site(meta[key], site, url)
     node = (tree.head or tree).css_first("title")
     title = " ".join(node.text().split()) if node is not None else ""
-    whole = _flat(title)
     named = [text.strip() for text in (_str(ld.get("headline")), _str(ld.get("name"))) if text and text.strip()]
     if named:  # the one the title less its site holds (a description in "headline", the site in "name")
         held = _flat(strip_site(title, site, url))
-        return next((text for text in named if _flat(text) and _flat(text) in held), named[0])
+        return next((text for text in named if (flat := _flat(text)) and flat in held), named[0])
     h1 = tree.css_first("h1")
     heading = " ".join(h1.text().split()) if h1 is not None else ""
-    head = _flat(heading)
+    whole, head = _flat(title), _flat(heading)
     if head and len(heading) < 300 and (not whole or whole.startswith(head)
                                         or whole.endswith(head) and 2 * len(head) >= len(whole)):
         return heading  # "Headline | Site" or "Site: Headline": the headline alone
